@@ -1,0 +1,2 @@
+//! ext2, small and clear: placeholder until the storage work lands.
+#![no_std]
