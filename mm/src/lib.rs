@@ -2,11 +2,24 @@
 //!
 //! Nothing here touches hardware. What `mm` needs from the machine — reaching a
 //! physical frame's bytes, allocating or freeing a frame, invalidating a TLB
-//! entry — it asks for through the small traits in [`frame`], implemented by the
-//! kernel over the direct map and by the host tests over an emulated memory.
+//! entry — it asks for through the small traits in [`frame`] and
+//! [`walk::TlbInvalidate`], implemented by the kernel over the direct map and
+//! by the host tests over an emulated memory ([`emulated`], feature
+//! `emulated`).
+//!
+//! - [`vma`]: the tree of mapped ranges.
+//! - [`address_space`]: mmap, munmap, mprotect, mlock and msync with Linux
+//!   semantics; msync answers with a plan the kernel carries out.
+//! - [`walk`]: the page-table walker (dirty scan, D-bit clearing with TLB
+//!   flush tokens, unmap, protection changes, mapping pages).
 #![no_std]
 
 extern crate alloc;
 
+pub mod address_space;
+#[cfg(feature = "emulated")]
+pub mod emulated;
 pub mod frame;
 pub mod phys_ranges;
+pub mod vma;
+pub mod walk;

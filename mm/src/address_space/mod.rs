@@ -1,0 +1,154 @@
+//! An address space: its VMA tree, its page-table root, and the memory system
+//! calls with Linux x86_64 semantics. One file per system-call family:
+//! [`map`] (mmap, munmap), [`protect`] (mprotect), [`lock`] (mlock family),
+//! [`msync`].
+//!
+//! The operations take the machine's services as a [`Machine`] and hold no
+//! lock themselves: the kernel serialises calls on one address space (its
+//! `mmap_lock`).
+
+mod lock;
+mod map;
+mod msync;
+mod protect;
+
+use core::ops::Range;
+
+use crate::frame::{FrameAlloc, PAGE_SIZE, PhysAccess, PhysAddr};
+use crate::vma::{FileRef, Vma, VmaTree};
+use crate::walk::{PageTableWalker, TlbInvalidate, UnmappedLeaf};
+
+pub use map::{FileMapping, MmapRequest};
+pub use msync::{MsyncPlan, SyncRange};
+
+/// Lowest address a user mapping may start at (Linux's `mmap_min_addr`).
+pub const USER_START: u64 = 0x1000;
+/// End of user space (Linux x86_64 `TASK_SIZE` with 4-level paging).
+pub const USER_END: u64 = 0x7fff_ffff_f000;
+
+/// Where mmap looks for free space when it picks the address itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// Top-down searches start below this address (room above is left for
+    /// the stack).
+    pub mmap_base: u64,
+    /// Bottom-up fallback searches start here (Linux's `TASK_UNMAPPED_BASE`).
+    pub legacy_mmap_base: u64,
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        const STACK_GAP: u64 = 128 << 20;
+        Layout {
+            mmap_base: USER_END - STACK_GAP,
+            legacy_mmap_base: (USER_END / 3).next_multiple_of(PAGE_SIZE),
+        }
+    }
+}
+
+/// The hardware services page-table edits need: reaching frames, getting and
+/// returning page-table frames, and invalidating TLB entries.
+pub struct Machine<'a, P: PhysAccess, F: FrameAlloc, T: TlbInvalidate> {
+    pub phys: &'a P,
+    pub frames: &'a mut F,
+    pub tlb: &'a mut T,
+}
+
+/// A file page and its index in the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FilePage {
+    pub file: FileRef,
+    pub index: u64,
+}
+
+/// A page removed from the page tables by munmap or a replacing mmap, after
+/// its TLB entry was invalidated. The kernel drops its reference to `frame`
+/// and, for `writeback` pages found dirty, marks the page-cache page dirty.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnmappedPage {
+    pub leaf: UnmappedLeaf,
+    /// The file page this one shares with the page cache, when stores through
+    /// the mapping belong to the file (a shared, writable file mapping).
+    pub writeback: Option<FilePage>,
+}
+
+/// One process's user address space.
+pub struct AddressSpace {
+    vmas: VmaTree,
+    page_table_root: PhysAddr,
+    layout: Layout,
+    /// `mlockall(MCL_FUTURE)`: new mappings start locked.
+    lock_new_mappings: bool,
+}
+
+impl AddressSpace {
+    /// An empty address space over the PML4 in `page_table_root`, whose user
+    /// half must be empty.
+    pub fn new(page_table_root: PhysAddr) -> Self {
+        Self::with_layout(page_table_root, Layout::default())
+    }
+
+    pub fn with_layout(page_table_root: PhysAddr, layout: Layout) -> Self {
+        AddressSpace {
+            vmas: VmaTree::new(),
+            page_table_root,
+            layout,
+            lock_new_mappings: false,
+        }
+    }
+
+    pub fn vmas(&self) -> &VmaTree {
+        &self.vmas
+    }
+
+    /// The VMA containing `addr` (what the page-fault handler asks first).
+    pub fn find_vma(&self, addr: u64) -> Option<&Vma> {
+        self.vmas.find(addr)
+    }
+
+    pub fn page_table_root(&self) -> PhysAddr {
+        self.page_table_root
+    }
+
+    /// A walker over this address space's page tables.
+    pub fn walker<'p, P: PhysAccess>(&self, phys: &'p P) -> PageTableWalker<'p, P> {
+        PageTableWalker::new(phys, self.page_table_root)
+    }
+
+    /// Removes `range` from the VMA tree and the page tables, frees emptied
+    /// page tables and reports every removed page.
+    fn unmap_range<P: PhysAccess, F: FrameAlloc, T: TlbInvalidate>(
+        &mut self,
+        range: Range<u64>,
+        machine: &mut Machine<'_, P, F, T>,
+        mut on_unmapped: impl FnMut(UnmappedPage),
+    ) {
+        let removed = self.vmas.remove_range(range.clone());
+        if removed.is_empty() {
+            return;
+        }
+        let pending = self.walker(machine.phys).unmap(range);
+        pending.finish(machine.tlb, machine.frames, |leaf| {
+            let index = removed.partition_point(|vma| vma.end <= leaf.page);
+            let vma = removed
+                .get(index)
+                .filter(|vma| vma.start <= leaf.page)
+                .expect("a page-table entry outside every VMA");
+            let writeback = vma
+                .writes_back_to_file()
+                .then(|| vma.file_page(leaf.page))
+                .flatten()
+                .map(|(file, index)| FilePage { file, index });
+            on_unmapped(UnmappedPage { leaf, writeback });
+        });
+    }
+}
+
+/// `len` rounded up to whole pages, or `None` if that overflows.
+fn page_align_up(len: u64) -> Option<u64> {
+    len.checked_next_multiple_of(PAGE_SIZE)
+}
+
+fn is_page_aligned(addr: u64) -> bool {
+    addr % PAGE_SIZE == 0
+}

@@ -1,0 +1,571 @@
+//! A walker over x86_64 4-level page tables, generic over how physical frames
+//! are reached ([`PhysAccess`]), so the same code runs on the kernel's direct
+//! map and on the host tests' emulated memory.
+//!
+//! The walker covers user space only (the lower canonical half). It visits
+//! only mapped leaves and never descends through an empty PML4, PDPT or PD
+//! entry, so the cost of a walk follows what is mapped, not the range size.
+//!
+//! User memory is mapped with 4 KiB pages only. A 2 MiB or 1 GiB leaf in the
+//! user half means somebody else wrote these tables; the walker rejects it
+//! with a panic rather than misreading it as a table.
+//!
+//! Entries are read and changed with atomic operations because the MMU sets
+//! the accessed and dirty bits concurrently. Every change that a stale TLB
+//! entry could contradict is recorded in a [`TlbFlush`], and the results a
+//! caller acts on (pages to write back, frames to release) are only handed
+//! out once that flush has been carried out.
+
+use alloc::vec::Vec;
+use core::ops::Range;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use x86_64::structures::paging::PageTableFlags;
+
+use crate::frame::{FrameAlloc, PAGE_SIZE, PhysAccess, PhysAddr};
+
+/// End of the lower canonical half: the walker's ranges stay below it.
+pub const LOWER_HALF_END: u64 = 1 << 47;
+
+const ENTRIES_PER_TABLE: usize = 512;
+const PRESENT: u64 = PageTableFlags::PRESENT.bits();
+const WRITABLE: u64 = PageTableFlags::WRITABLE.bits();
+const USER: u64 = PageTableFlags::USER_ACCESSIBLE.bits();
+const ACCESSED: u64 = PageTableFlags::ACCESSED.bits();
+const DIRTY: u64 = PageTableFlags::DIRTY.bits();
+const HUGE_PAGE: u64 = PageTableFlags::HUGE_PAGE.bits();
+const NO_EXECUTE: u64 = PageTableFlags::NO_EXECUTE.bits();
+/// Software bit (ignored by the MMU): a leaf that maps a frame but was made
+/// inaccessible by `PROT_NONE`, so PRESENT is clear. Such a leaf still owns
+/// its frame and may still carry a D bit.
+const PROT_NONE: u64 = PageTableFlags::BIT_9.bits();
+const FRAME_MASK: u64 = 0x000f_ffff_ffff_f000;
+/// Flags of an entry that points to a lower table; the leaf decides access.
+const TABLE_FLAGS: u64 = PRESENT | WRITABLE | USER;
+
+/// Beyond this many pages one full TLB flush is cheaper than `invlpg` each.
+const MAX_SINGLE_PAGE_INVALIDATIONS: usize = 32;
+
+type Table = [AtomicU64; ENTRIES_PER_TABLE];
+
+/// The page table in `frame`.
+fn table_at<P: PhysAccess>(phys: &P, frame: PhysAddr) -> &Table {
+    let ptr = phys.phys_to_ptr(frame);
+    debug_assert!(frame.is_aligned(PAGE_SIZE) && ptr.cast::<AtomicU64>().is_aligned());
+    // SAFETY: `frame` is a page-table frame of the address space being walked.
+    // `PhysAccess` promises the pointer is valid for the whole 4 KiB frame, and
+    // the frame is 8-byte aligned, so it holds exactly 512 `AtomicU64`. The
+    // table stays allocated while the borrow of `phys` lives: the walker frees
+    // no table itself, it hands emptied tables to `PendingUnmap::finish`, which
+    // runs after the walk. Every access — ours, other CPUs' and the MMU's — is
+    // atomic, so sharing the frame through `&` is sound.
+    unsafe { &*ptr.cast::<Table>() }
+}
+
+/// One level of the 4-level hierarchy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Level {
+    Pml4,
+    Pdpt,
+    Pd,
+    Pt,
+}
+
+impl Level {
+    const TABLES: [Level; 3] = [Level::Pml4, Level::Pdpt, Level::Pd];
+
+    fn shift(self) -> u32 {
+        match self {
+            Level::Pml4 => 39,
+            Level::Pdpt => 30,
+            Level::Pd => 21,
+            Level::Pt => 12,
+        }
+    }
+
+    /// Bytes of address space one entry at this level covers.
+    fn entry_span(self) -> u64 {
+        1 << self.shift()
+    }
+
+    fn index(self, addr: u64) -> usize {
+        ((addr >> self.shift()) as usize) % ENTRIES_PER_TABLE
+    }
+
+    fn below(self) -> Level {
+        match self {
+            Level::Pml4 => Level::Pdpt,
+            Level::Pdpt => Level::Pd,
+            Level::Pd | Level::Pt => Level::Pt,
+        }
+    }
+}
+
+/// Access a user page grants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PagePermissions {
+    /// False for `PROT_NONE`: the frame stays mapped but every access faults.
+    pub accessible: bool,
+    pub writable: bool,
+    pub executable: bool,
+}
+
+impl PagePermissions {
+    /// The bits of a leaf entry other than frame, A and D.
+    fn leaf_bits(self) -> u64 {
+        let mut bits = USER;
+        bits |= if self.accessible { PRESENT } else { PROT_NONE };
+        if self.writable {
+            bits |= WRITABLE;
+        }
+        if !self.executable {
+            bits |= NO_EXECUTE;
+        }
+        bits
+    }
+}
+
+/// A mapped 4 KiB user page as its leaf entry describes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Leaf {
+    pub frame: PhysAddr,
+    pub permissions: PagePermissions,
+    pub accessed: bool,
+    pub dirty: bool,
+}
+
+impl Leaf {
+    fn decode(entry: u64) -> Leaf {
+        Leaf {
+            frame: frame_of(entry),
+            permissions: PagePermissions {
+                accessible: entry & PRESENT != 0,
+                writable: entry & WRITABLE != 0,
+                executable: entry & NO_EXECUTE == 0,
+            },
+            accessed: entry & ACCESSED != 0,
+            dirty: entry & DIRTY != 0,
+        }
+    }
+}
+
+/// A page whose D bit was set, and the frame holding its bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DirtyPage {
+    pub page: u64,
+    pub frame: PhysAddr,
+}
+
+/// A leaf removed by [`PageTableWalker::unmap`], with the A and D bits it had
+/// at the moment it was removed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnmappedLeaf {
+    pub page: u64,
+    pub frame: PhysAddr,
+    pub dirty: bool,
+    pub accessed: bool,
+}
+
+/// Why a page could not be mapped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapError {
+    /// A page table was needed and the frame allocator had none.
+    OutOfFrames,
+    /// The page is mapped already.
+    AlreadyMapped,
+}
+
+/// Work counters, for tests and the kernel's trace line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WalkStats {
+    /// Page tables (of any level) read.
+    pub tables_visited: u64,
+    /// Level-1 entries examined.
+    pub ptes_scanned: u64,
+}
+
+/// Invalidates TLB entries of the current address space (`invlpg` and a CR3
+/// reload in the kernel; a recorder in tests).
+pub trait TlbInvalidate {
+    fn invalidate_page(&mut self, page: u64);
+    fn invalidate_all(&mut self);
+}
+
+/// Pages whose TLB entries are stale after a page-table change.
+#[must_use = "the TLB may still hold the old entries; call `invalidate`"]
+#[derive(Debug, Default)]
+pub struct TlbFlush {
+    pages: Vec<u64>,
+    whole_tlb: bool,
+}
+
+impl TlbFlush {
+    fn add(&mut self, page: u64) {
+        if self.whole_tlb {
+            return;
+        }
+        if self.pages.len() == MAX_SINGLE_PAGE_INVALIDATIONS {
+            self.pages = Vec::new();
+            self.whole_tlb = true;
+        } else {
+            self.pages.push(page);
+        }
+    }
+
+    /// Takes on the pages of `other`, so that one invalidation covers both.
+    pub fn absorb(&mut self, other: TlbFlush) {
+        if other.whole_tlb {
+            self.pages = Vec::new();
+            self.whole_tlb = true;
+        }
+        for page in other.pages {
+            self.add(page);
+        }
+    }
+
+    /// Nothing needs invalidating.
+    pub fn is_empty(&self) -> bool {
+        self.pages.is_empty() && !self.whole_tlb
+    }
+
+    /// Carries out the invalidation.
+    pub fn invalidate(self, tlb: &mut impl TlbInvalidate) {
+        if self.whole_tlb {
+            tlb.invalidate_all();
+        } else {
+            for page in self.pages {
+                tlb.invalidate_page(page);
+            }
+        }
+    }
+}
+
+/// Pages whose D bit was just cleared. Their list is handed out only by
+/// [`PendingWriteback::invalidate_tlb`], so that no page can be written out
+/// while a TLB entry with a stale D bit could still absorb a store.
+#[must_use = "the cleared D bits are lost unless the pages are written back"]
+#[derive(Debug)]
+pub struct PendingWriteback {
+    dirty: Vec<DirtyPage>,
+    flush: TlbFlush,
+}
+
+impl PendingWriteback {
+    /// Number of pages that were dirty.
+    pub fn len(&self) -> usize {
+        self.dirty.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.dirty.is_empty()
+    }
+
+    /// Invalidates the TLB entries, then returns the pages to write back.
+    pub fn invalidate_tlb(self, tlb: &mut impl TlbInvalidate) -> Vec<DirtyPage> {
+        self.flush.invalidate(tlb);
+        self.dirty
+    }
+}
+
+/// Leaves and page tables just removed from the tables. They are released by
+/// [`PendingUnmap::finish`] only after the TLB (and paging-structure caches)
+/// can no longer reach them.
+#[must_use = "the TLB still maps the removed pages and their frames are not released"]
+#[derive(Debug)]
+pub struct PendingUnmap {
+    leaves: Vec<UnmappedLeaf>,
+    emptied_tables: Vec<PhysAddr>,
+    flush: TlbFlush,
+}
+
+impl PendingUnmap {
+    /// Number of leaves removed.
+    pub fn leaf_count(&self) -> usize {
+        self.leaves.len()
+    }
+
+    /// Number of page tables that became empty and will be freed.
+    pub fn emptied_table_count(&self) -> usize {
+        self.emptied_tables.len()
+    }
+
+    /// Invalidates the TLB, frees the emptied page tables, then reports each
+    /// removed leaf so the caller can move its D bit into the page cache and
+    /// drop its reference to the frame.
+    pub fn finish(
+        self,
+        tlb: &mut impl TlbInvalidate,
+        frames: &mut impl FrameAlloc,
+        mut on_leaf: impl FnMut(UnmappedLeaf),
+    ) {
+        self.flush.invalidate(tlb);
+        for table in self.emptied_tables {
+            frames.free_frame(table);
+        }
+        for leaf in self.leaves {
+            on_leaf(leaf);
+        }
+    }
+}
+
+/// Walks the user half of one address space's page tables.
+pub struct PageTableWalker<'p, P: PhysAccess> {
+    phys: &'p P,
+    root: PhysAddr,
+    stats: WalkStats,
+}
+
+impl<'p, P: PhysAccess> PageTableWalker<'p, P> {
+    /// A walker over the tables rooted at the PML4 in `root`. The caller must
+    /// hold whatever lock serialises page-table edits of this address space.
+    pub fn new(phys: &'p P, root: PhysAddr) -> Self {
+        PageTableWalker {
+            phys,
+            root,
+            stats: WalkStats::default(),
+        }
+    }
+
+    /// Work done by this walker so far.
+    pub fn stats(&self) -> WalkStats {
+        self.stats
+    }
+
+    /// The leaf mapping `page`, if there is one.
+    pub fn lookup(&mut self, page: u64) -> Option<Leaf> {
+        check_range(page..page + PAGE_SIZE);
+        let mut table = self.root;
+        for level in Level::TABLES {
+            self.stats.tables_visited += 1;
+            let entry = table_at(self.phys, table)[level.index(page)].load(Ordering::Acquire);
+            if entry & PRESENT == 0 {
+                return None;
+            }
+            reject_huge_leaf(entry, level, page);
+            table = frame_of(entry);
+        }
+        self.stats.tables_visited += 1;
+        self.stats.ptes_scanned += 1;
+        let entry = table_at(self.phys, table)[Level::Pt.index(page)].load(Ordering::Acquire);
+        is_mapped_leaf(entry).then(|| Leaf::decode(entry))
+    }
+
+    /// Maps `page` to `frame`, allocating (and zeroing) missing page tables.
+    pub fn map_page(
+        &mut self,
+        page: u64,
+        frame: PhysAddr,
+        permissions: PagePermissions,
+        frames: &mut impl FrameAlloc,
+    ) -> Result<(), MapError> {
+        check_range(page..page + PAGE_SIZE);
+        assert!(
+            frame.is_aligned(PAGE_SIZE),
+            "frame {frame:?} is not aligned"
+        );
+        let mut table = self.root;
+        for level in Level::TABLES {
+            self.stats.tables_visited += 1;
+            let slot = &table_at(self.phys, table)[level.index(page)];
+            let entry = slot.load(Ordering::Acquire);
+            table = if entry & PRESENT != 0 {
+                reject_huge_leaf(entry, level, page);
+                frame_of(entry)
+            } else {
+                let new_table = frames.alloc_frame().ok_or(MapError::OutOfFrames)?;
+                for entry in table_at(self.phys, new_table) {
+                    entry.store(0, Ordering::Relaxed);
+                }
+                slot.store(new_table.as_u64() | TABLE_FLAGS, Ordering::Release);
+                new_table
+            };
+        }
+        self.stats.tables_visited += 1;
+        let slot = &table_at(self.phys, table)[Level::Pt.index(page)];
+        if is_mapped_leaf(slot.load(Ordering::Acquire)) {
+            return Err(MapError::AlreadyMapped);
+        }
+        slot.store(frame.as_u64() | permissions.leaf_bits(), Ordering::Release);
+        Ok(())
+    }
+
+    /// The pages in `range` whose D bit is set, in address order.
+    pub fn find_dirty(&mut self, range: Range<u64>) -> Vec<u64> {
+        let mut dirty = Vec::new();
+        self.walk(range, None, &mut |page, slot| {
+            if slot.load(Ordering::Relaxed) & DIRTY != 0 {
+                dirty.push(page);
+            }
+        });
+        dirty
+    }
+
+    /// Atomically clears every D bit in `range`. The pages that were dirty are
+    /// released by [`PendingWriteback::invalidate_tlb`].
+    pub fn clear_dirty(&mut self, range: Range<u64>) -> PendingWriteback {
+        let mut pending = PendingWriteback {
+            dirty: Vec::new(),
+            flush: TlbFlush::default(),
+        };
+        self.walk(range, None, &mut |page, slot| {
+            if slot.load(Ordering::Relaxed) & DIRTY == 0 {
+                return;
+            }
+            let entry = slot.fetch_and(!DIRTY, Ordering::AcqRel);
+            if entry & DIRTY != 0 {
+                pending.dirty.push(DirtyPage {
+                    page,
+                    frame: frame_of(entry),
+                });
+                pending.flush.add(page);
+            }
+        });
+        pending
+    }
+
+    /// Sets the permissions of every mapped page in `range`. Write access is
+    /// only ever taken away here, never granted: a page that may become
+    /// writable gets W from the fault handler, which knows about
+    /// copy-on-write.
+    pub fn change_protection(
+        &mut self,
+        range: Range<u64>,
+        permissions: PagePermissions,
+    ) -> TlbFlush {
+        let mut flush = TlbFlush::default();
+        self.walk(range, None, &mut |page, slot| {
+            let update = slot.fetch_update(Ordering::AcqRel, Ordering::Acquire, |entry| {
+                let kept = entry & (FRAME_MASK | ACCESSED | DIRTY);
+                let write = if permissions.writable {
+                    entry & WRITABLE
+                } else {
+                    0
+                };
+                let others = permissions.leaf_bits() & !WRITABLE;
+                let new = kept | write | others;
+                (new != entry).then_some(new)
+            });
+            if let Ok(old) = update
+                && old & PRESENT != 0
+            {
+                flush.add(page);
+            }
+        });
+        flush
+    }
+
+    /// Removes every leaf in `range` and unlinks the page tables that become
+    /// empty. Nothing is released until [`PendingUnmap::finish`].
+    pub fn unmap(&mut self, range: Range<u64>) -> PendingUnmap {
+        let mut leaves = Vec::new();
+        let mut flush = TlbFlush::default();
+        let mut emptied = Vec::new();
+        self.walk(range, Some(&mut emptied), &mut |page, slot| {
+            let entry = slot.swap(0, Ordering::AcqRel);
+            leaves.push(UnmappedLeaf {
+                page,
+                frame: frame_of(entry),
+                dirty: entry & DIRTY != 0,
+                accessed: entry & ACCESSED != 0,
+            });
+            if entry & PRESENT != 0 {
+                flush.add(page);
+            }
+        });
+        let mut emptied_tables = Vec::with_capacity(emptied.len());
+        for (covered, table) in emptied {
+            // Invalidating any address the table covered also drops the
+            // paging-structure cache entries that point to it.
+            flush.add(covered);
+            emptied_tables.push(table);
+        }
+        PendingUnmap {
+            leaves,
+            emptied_tables,
+            flush,
+        }
+    }
+
+    /// Calls `visit` for every mapped leaf in `range`. With `prune`, a lower
+    /// table left empty after its part of the walk is unlinked and recorded
+    /// there with an address it covered.
+    fn walk<V: FnMut(u64, &AtomicU64)>(
+        &mut self,
+        range: Range<u64>,
+        prune: Option<&mut Vec<(u64, PhysAddr)>>,
+        visit: &mut V,
+    ) {
+        check_range(range.clone());
+        if !range.is_empty() {
+            self.walk_table(self.root, Level::Pml4, range, prune, visit);
+        }
+    }
+
+    fn walk_table<V: FnMut(u64, &AtomicU64)>(
+        &mut self,
+        table: PhysAddr,
+        level: Level,
+        range: Range<u64>,
+        mut prune: Option<&mut Vec<(u64, PhysAddr)>>,
+        visit: &mut V,
+    ) {
+        self.stats.tables_visited += 1;
+        let entries = table_at(self.phys, table);
+        let mut addr = range.start;
+        while addr < range.end {
+            let next_entry = (addr | (level.entry_span() - 1)) + 1;
+            let slot = &entries[level.index(addr)];
+            let entry = slot.load(Ordering::Acquire);
+            if level == Level::Pt {
+                self.stats.ptes_scanned += 1;
+                if is_mapped_leaf(entry) {
+                    visit(addr, slot);
+                }
+            } else if entry & PRESENT != 0 {
+                reject_huge_leaf(entry, level, addr);
+                let lower = frame_of(entry);
+                let part = addr..next_entry.min(range.end);
+                self.walk_table(lower, level.below(), part, prune.as_deref_mut(), visit);
+                if let Some(emptied) = prune.as_deref_mut()
+                    && table_is_empty(self.phys, lower)
+                {
+                    slot.store(0, Ordering::Release);
+                    emptied.push((addr, lower));
+                }
+            }
+            addr = next_entry;
+        }
+    }
+}
+
+fn frame_of(entry: u64) -> PhysAddr {
+    PhysAddr::new(entry & FRAME_MASK)
+}
+
+/// A level-1 entry that maps a frame, accessible or not.
+fn is_mapped_leaf(entry: u64) -> bool {
+    entry & (PRESENT | PROT_NONE) != 0
+}
+
+fn table_is_empty<P: PhysAccess>(phys: &P, table: PhysAddr) -> bool {
+    table_at(phys, table)
+        .iter()
+        .all(|entry| entry.load(Ordering::Relaxed) == 0)
+}
+
+fn reject_huge_leaf(entry: u64, level: Level, addr: u64) {
+    assert!(
+        level == Level::Pml4 || entry & HUGE_PAGE == 0,
+        "huge {level:?} leaf at {addr:#x}: user memory is mapped with 4 KiB pages only"
+    );
+}
+
+fn check_range(range: Range<u64>) {
+    assert!(
+        range.start % PAGE_SIZE == 0
+            && range.end % PAGE_SIZE == 0
+            && range.start <= range.end
+            && range.end <= LOWER_HALF_END,
+        "{range:#x?} is not a page-aligned user range"
+    );
+}
