@@ -1,1 +1,21 @@
+//! x86_64 hardware access: boot entry, descriptor tables, trap entry, serial,
+//! legacy timers, port I/O, control registers.
+//!
+//! All of the kernel's hardware `unsafe` lives here, behind small safe APIs.
+//! This crate knows no policy: it never imports `mm` or `kernel`. The kernel
+//! installs its trap handler with [`trap::set_handler`] and receives control
+//! from the boot code through [`entry_point!`].
 #![no_std]
+
+pub mod boot;
+pub mod cpu;
+pub mod gdt;
+pub mod layout;
+pub mod paging;
+pub mod pic;
+pub mod pit;
+pub mod qemu;
+pub mod serial;
+pub mod trap;
+
+pub use x86_64::{PhysAddr, VirtAddr};

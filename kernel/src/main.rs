@@ -1,1 +1,77 @@
-#![no_std] #![no_main] #[panic_handler] fn p(_: &core::panic::PanicInfo) -> ! { loop {} }
+//! The kernel binary: joins `arch` (hardware) and `mm` (memory-management
+//! rules) into a running system.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+mod cmdline;
+mod console;
+mod crash;
+mod ktest;
+mod memory;
+mod panic;
+mod time;
+mod trap;
+
+use arch::boot::BootInfo;
+use cmdline::CommandLine;
+use spin::Once;
+
+arch::entry_point!(boot);
+
+static COMMAND_LINE: Once<CommandLine> = Once::new();
+
+/// Runs on the boot stack: traps, console, clock and memory, then moves to a
+/// guarded kernel stack.
+fn boot(boot: BootInfo) -> ! {
+    arch::trap::set_handler(trap::handle);
+    arch::trap::init();
+    let command_line = COMMAND_LINE.call_once(|| CommandLine::parse(boot.command_line()));
+    console::init(command_line.log_level);
+    time::init();
+    memory::init(&boot);
+    let stack = memory::stack::KernelStack::new(memory::stack::MAIN_STACK_PAGES)
+        .expect("no memory for the main kernel stack");
+    // SAFETY: a freshly mapped stack, used by nothing else, never freed.
+    unsafe { arch::cpu::switch_stack(stack.top().as_u64(), main) }
+}
+
+/// Runs on the main kernel stack for the rest of the kernel's life.
+extern "C" fn main() -> ! {
+    trap::init_interrupts();
+    let command_line = COMMAND_LINE.get().expect("parsed at boot");
+    print_banner(command_line);
+    if let Some(kind) = command_line.crash {
+        crash::run(kind);
+    }
+    if let Some(filter) = command_line.test {
+        ktest::run_all(filter);
+    }
+    log::info!("nothing to run yet: shutting down");
+    arch::qemu::exit(arch::qemu::ExitCode::Success)
+}
+
+fn print_banner(command_line: &CommandLine) {
+    let memory = memory::stats();
+    const MIB: u64 = 1 << 20;
+    println!(
+        "msync-kernel {} (x86_64, PVH boot)",
+        env!("CARGO_PKG_VERSION")
+    );
+    println!("command line: \"{}\"", command_line.raw);
+    println!(
+        "memory: {} MiB RAM, {} KiB usable, {} KiB free ({} frames), heap {} KiB",
+        memory.ram_bytes / MIB,
+        memory.usable_bytes / 1024,
+        memory.free_frames * 4,
+        memory.free_frames,
+        memory.heap_bytes / 1024,
+    );
+    println!(
+        "clock: TSC {} MHz, timer {} Hz, boot took {} us",
+        time::tsc_hz() / 1_000_000,
+        time::TICK_HZ,
+        time::now_ns() / 1000
+    );
+}

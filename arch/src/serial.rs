@@ -1,0 +1,108 @@
+//! The COM1 16550 UART: the kernel's console.
+
+use core::fmt;
+use spin::Mutex;
+use x86_64::instructions::port::Port;
+
+const COM1: u16 = 0x3f8;
+const LINE_STATUS_TRANSMIT_EMPTY: u8 = 1 << 5;
+const LINE_STATUS_DATA_READY: u8 = 1 << 0;
+
+pub struct SerialPort {
+    base: u16,
+}
+
+impl SerialPort {
+    fn port(&self, offset: u16) -> Port<u8> {
+        Port::new(self.base + offset)
+    }
+
+    fn configure(&mut self) {
+        // SAFETY: COM1's registers; 115200 baud, 8N1, FIFOs on, no interrupts.
+        unsafe {
+            self.port(1).write(0x00);
+            self.port(3).write(0x80);
+            self.port(0).write(0x01);
+            self.port(1).write(0x00);
+            self.port(3).write(0x03);
+            self.port(2).write(0xc7);
+            self.port(4).write(0x03);
+        }
+    }
+
+    fn line_status(&self) -> u8 {
+        // SAFETY: reading the line status register has no side effects.
+        unsafe { self.port(5).read() }
+    }
+
+    pub fn write_byte(&mut self, byte: u8) {
+        while self.line_status() & LINE_STATUS_TRANSMIT_EMPTY == 0 {
+            core::hint::spin_loop();
+        }
+        // SAFETY: the transmit register is empty.
+        unsafe { self.port(0).write(byte) };
+    }
+
+    /// A received byte, if one is waiting.
+    pub fn try_read_byte(&mut self) -> Option<u8> {
+        if self.line_status() & LINE_STATUS_DATA_READY == 0 {
+            return None;
+        }
+        // SAFETY: a byte is ready in the receive register.
+        Some(unsafe { self.port(0).read() })
+    }
+}
+
+impl fmt::Write for SerialPort {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for byte in s.bytes() {
+            if byte == b'\n' {
+                self.write_byte(b'\r');
+            }
+            self.write_byte(byte);
+        }
+        Ok(())
+    }
+}
+
+pub static COM1_PORT: Mutex<SerialPort> = Mutex::new(SerialPort { base: COM1 });
+
+pub(crate) fn init() {
+    COM1_PORT.lock().configure();
+}
+
+/// Writes to the console, with interrupts off so that a handler printing too
+/// cannot deadlock on the lock.
+pub fn write_fmt(args: fmt::Arguments) {
+    crate::cpu::without_interrupts(|| {
+        let _ = fmt::Write::write_fmt(&mut *COM1_PORT.lock(), args);
+    });
+}
+
+/// Writes to the console even if the lock is held: for the panic and fault
+/// reports, which may interrupt a holder that will never run again.
+pub fn write_fmt_emergency(args: fmt::Arguments) {
+    // SAFETY: called only on the way to halting the machine; a torn line is
+    // better than a silent hang.
+    unsafe { COM1_PORT.force_unlock() };
+    write_fmt(args);
+}
+
+/// `print!` to the serial console.
+#[macro_export]
+macro_rules! serial_print {
+    ($($arg:tt)*) => { $crate::serial::write_fmt(format_args!($($arg)*)) };
+}
+
+/// `println!` to the serial console.
+#[macro_export]
+macro_rules! serial_println {
+    () => { $crate::serial_print!("\n") };
+    ($($arg:tt)*) => { $crate::serial::write_fmt(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// `print!` for the panic and fault reports: see [`write_fmt_emergency`].
+#[macro_export]
+macro_rules! emergency_print {
+    ($($arg:tt)*) => { $crate::serial::write_fmt_emergency(format_args!($($arg)*)) };
+}

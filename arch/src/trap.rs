@@ -1,0 +1,249 @@
+//! Trap entry: the IDT, one naked stub per vector, and the saved register
+//! frame handed to the kernel's handler.
+//!
+//! Every stub pushes a uniform frame (a zero where the CPU pushes no error
+//! code, then the vector number) and jumps to one common path that saves the
+//! general registers and calls the handler installed with [`set_handler`].
+//! The IDT is hand-built rather than `x86_64`'s typed table so that every one of
+//! the 32 exception vectors, reserved ones included, gets an entry.
+
+use crate::gdt;
+use core::arch::naked_asm;
+use core::fmt;
+use core::sync::atomic::{AtomicPtr, Ordering};
+use spin::Once;
+use x86_64::VirtAddr;
+use x86_64::instructions::tables::lidt;
+use x86_64::structures::DescriptorTablePointer;
+
+/// Vectors with a stub: the 32 exceptions and the 16 legacy IRQs.
+pub const STUB_COUNT: usize = 48;
+
+pub const PAGE_FAULT: u64 = 14;
+pub const DOUBLE_FAULT: u64 = 8;
+
+/// The registers saved on trap entry, in stack order.
+#[repr(C)]
+#[derive(Clone, Debug)]
+pub struct TrapFrame {
+    pub r15: u64,
+    pub r14: u64,
+    pub r13: u64,
+    pub r12: u64,
+    pub r11: u64,
+    pub r10: u64,
+    pub r9: u64,
+    pub r8: u64,
+    pub rbp: u64,
+    pub rdi: u64,
+    pub rsi: u64,
+    pub rdx: u64,
+    pub rcx: u64,
+    pub rbx: u64,
+    pub rax: u64,
+    pub vector: u64,
+    pub error_code: u64,
+    pub rip: u64,
+    pub cs: u64,
+    pub rflags: u64,
+    pub rsp: u64,
+    pub ss: u64,
+}
+
+impl TrapFrame {
+    /// Whether the trap interrupted ring 3.
+    pub fn from_user(&self) -> bool {
+        self.cs & 3 == 3
+    }
+}
+
+impl fmt::Display for TrapFrame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "  RIP={:#018x} RSP={:#018x} RFLAGS={:#010x} CS={:#x} SS={:#x}",
+            self.rip, self.rsp, self.rflags, self.cs, self.ss
+        )?;
+        let registers = [
+            ("RAX", self.rax),
+            ("RBX", self.rbx),
+            ("RCX", self.rcx),
+            ("RDX", self.rdx),
+            ("RSI", self.rsi),
+            ("RDI", self.rdi),
+            ("RBP", self.rbp),
+            ("R8 ", self.r8),
+            ("R9 ", self.r9),
+            ("R10", self.r10),
+            ("R11", self.r11),
+            ("R12", self.r12),
+            ("R13", self.r13),
+            ("R14", self.r14),
+            ("R15", self.r15),
+        ];
+        for row in registers.chunks(4) {
+            write!(f, " ")?;
+            for (name, value) in row {
+                write!(f, " {name}={value:#018x}")?;
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}
+
+/// Name and mnemonic of an exception vector.
+pub fn vector_name(vector: u64) -> (&'static str, &'static str) {
+    match vector {
+        0 => ("divide error", "#DE"),
+        1 => ("debug", "#DB"),
+        2 => ("non-maskable interrupt", "NMI"),
+        3 => ("breakpoint", "#BP"),
+        4 => ("overflow", "#OF"),
+        5 => ("bound range exceeded", "#BR"),
+        6 => ("invalid opcode", "#UD"),
+        7 => ("device not available", "#NM"),
+        8 => ("double fault", "#DF"),
+        9 => ("coprocessor segment overrun", "#CSO"),
+        10 => ("invalid TSS", "#TS"),
+        11 => ("segment not present", "#NP"),
+        12 => ("stack-segment fault", "#SS"),
+        13 => ("general protection fault", "#GP"),
+        14 => ("page fault", "#PF"),
+        16 => ("x87 floating-point error", "#MF"),
+        17 => ("alignment check", "#AC"),
+        18 => ("machine check", "#MC"),
+        19 => ("SIMD floating-point error", "#XM"),
+        20 => ("virtualization exception", "#VE"),
+        21 => ("control protection", "#CP"),
+        28 => ("hypervisor injection", "#HV"),
+        29 => ("VMM communication", "#VC"),
+        30 => ("security exception", "#SX"),
+        0..32 => ("reserved exception", "#RES"),
+        _ => ("interrupt", "IRQ"),
+    }
+}
+
+/// The kernel's trap handler.
+pub type Handler = fn(&mut TrapFrame);
+
+static HANDLER: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Installs the function every trap is handed to.
+pub fn set_handler(handler: Handler) {
+    HANDLER.store(handler as *mut (), Ordering::Release);
+}
+
+extern "C" fn dispatch(frame: &mut TrapFrame) {
+    let handler = HANDLER.load(Ordering::Acquire);
+    if handler.is_null() {
+        crate::serial::write_fmt_emergency(format_args!(
+            "trap {} before a handler was installed\n{frame}",
+            frame.vector
+        ));
+        crate::qemu::exit(crate::qemu::ExitCode::Failure);
+    }
+    // SAFETY: the pointer was stored from a `Handler` by `set_handler`.
+    let handler: Handler = unsafe { core::mem::transmute(handler) };
+    handler(frame);
+}
+
+#[unsafe(naked)]
+unsafe extern "C" fn trap_common() {
+    naked_asm!(
+        "push rax", "push rbx", "push rcx", "push rdx", "push rsi", "push rdi", "push rbp",
+        "push r8", "push r9", "push r10", "push r11", "push r12", "push r13", "push r14", "push r15",
+        // 22 quadwords are now on the stack above a 16-byte boundary set by the
+        // CPU, so rsp is aligned for the call.
+        "mov rdi, rsp",
+        "cld",
+        "call {dispatch}",
+        "pop r15", "pop r14", "pop r13", "pop r12", "pop r11", "pop r10", "pop r9", "pop r8",
+        "pop rbp", "pop rdi", "pop rsi", "pop rdx", "pop rcx", "pop rbx", "pop rax",
+        "add rsp, 16",
+        "iretq",
+        dispatch = sym dispatch,
+    )
+}
+
+/// Vectors for which the CPU pushes an error code.
+const fn pushes_error_code(vector: usize) -> bool {
+    matches!(vector, 8 | 10..=14 | 17 | 21 | 29 | 30)
+}
+
+macro_rules! trap_stubs {
+    ($($vector:literal)*) => {
+        [$({
+            #[unsafe(naked)]
+            unsafe extern "C" fn stub() {
+                naked_asm!(
+                    ".if {cpu_pushed_error_code} == 0",
+                    "push 0",
+                    ".endif",
+                    "push {vector}",
+                    "jmp {common}",
+                    cpu_pushed_error_code = const pushes_error_code($vector) as u8,
+                    vector = const $vector,
+                    common = sym trap_common,
+                )
+            }
+            stub as unsafe extern "C" fn()
+        },)*]
+    };
+}
+
+static STUBS: [unsafe extern "C" fn(); STUB_COUNT] = trap_stubs!(
+    0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31
+    32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47
+);
+
+/// One 16-byte interrupt-gate descriptor.
+#[repr(C, align(16))]
+#[derive(Clone, Copy)]
+struct Gate([u32; 4]);
+
+impl Gate {
+    const ABSENT: Gate = Gate([0; 4]);
+
+    fn interrupt(handler: u64, ist: u16) -> Gate {
+        let selector = u32::from(gdt::KERNEL_CODE.0);
+        let present_ring0_interrupt_gate = 0x8e00;
+        Gate([
+            (handler as u32 & 0xffff) | selector << 16,
+            (handler as u32 & 0xffff_0000) | present_ring0_interrupt_gate | u32::from(ist),
+            (handler >> 32) as u32,
+            0,
+        ])
+    }
+}
+
+static IDT: Once<[Gate; 256]> = Once::new();
+
+/// Builds and loads the IDT: every stub vector gets an interrupt gate; #DF,
+/// NMI and #MC run on their own interrupt stacks.
+pub fn init() {
+    let idt = IDT.call_once(|| {
+        let mut idt = [Gate::ABSENT; 256];
+        for (vector, stub) in STUBS.iter().enumerate() {
+            let ist = match vector as u64 {
+                DOUBLE_FAULT => gdt::DOUBLE_FAULT_IST,
+                2 => gdt::NMI_IST,
+                18 => gdt::MACHINE_CHECK_IST,
+                _ => 0,
+            };
+            idt[vector] = Gate::interrupt(*stub as usize as u64, ist);
+        }
+        idt
+    });
+    let pointer = DescriptorTablePointer {
+        limit: (size_of_val(idt) - 1) as u16,
+        base: VirtAddr::from_ptr(idt.as_ptr()),
+    };
+    // SAFETY: the table is static and every present gate points at a stub.
+    unsafe { lidt(&pointer) };
+}
+
+/// The faulting linear address of the last page fault.
+pub fn page_fault_address() -> u64 {
+    x86_64::registers::control::Cr2::read_raw()
+}

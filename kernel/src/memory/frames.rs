@@ -1,0 +1,82 @@
+//! The kernel's physical frame allocator: `mm`'s bitmap allocator behind a lock.
+
+use mm::frame::{BitmapFrameAllocator, FrameAlloc};
+use mm::phys_ranges::PhysRange;
+use spin::{Mutex, Once};
+use x86_64::PhysAddr;
+use x86_64::structures::paging::{PhysFrame, Size4KiB};
+
+/// Physical memory the bitmap can describe; frames above are not used.
+const MAX_PHYSICAL_BYTES: u64 = 16 << 30;
+const BITMAP_WORDS: usize = (MAX_PHYSICAL_BYTES / 4096 / 64) as usize;
+
+static mut FREE_BITS: [u64; BITMAP_WORDS] = [0; BITMAP_WORDS];
+static FRAMES: Once<Mutex<BitmapFrameAllocator>> = Once::new();
+
+pub fn init(usable: &[PhysRange]) {
+    if usable
+        .last()
+        .is_some_and(|range| range.end > MAX_PHYSICAL_BYTES)
+    {
+        log::warn!("memory above {} GiB is not used", MAX_PHYSICAL_BYTES >> 30);
+    }
+    FRAMES.call_once(|| {
+        // SAFETY: `FREE_BITS` is borrowed exactly once, here, inside `call_once`.
+        let bits = unsafe { &mut *&raw mut FREE_BITS };
+        Mutex::new(BitmapFrameAllocator::new(bits, usable))
+    });
+}
+
+fn allocator() -> &'static Mutex<BitmapFrameAllocator> {
+    FRAMES.get().expect("frame allocator used before init")
+}
+
+pub fn alloc_frame() -> Option<PhysAddr> {
+    allocator().lock().alloc_frame()
+}
+
+/// A frame filled with zeros.
+pub fn alloc_zeroed_frame() -> Option<PhysAddr> {
+    let frame = alloc_frame()?;
+    // SAFETY: a frame just taken from the allocator is ours alone, and the
+    // direct map covers all of physical memory.
+    unsafe {
+        super::phys_to_virt(frame)
+            .as_mut_ptr::<u8>()
+            .write_bytes(0, 4096)
+    };
+    Some(frame)
+}
+
+pub fn free_frame(frame: PhysAddr) {
+    allocator().lock().free_frame(frame);
+}
+
+pub fn alloc_contiguous(count: usize) -> Option<PhysAddr> {
+    allocator().lock().alloc_contiguous(count)
+}
+
+pub fn free_count() -> usize {
+    allocator().lock().free_count()
+}
+
+/// The global allocator as the `x86_64` crate's page-table code wants it.
+pub struct GlobalFrames;
+
+// SAFETY: every frame handed out is unused and is not handed out again until freed.
+unsafe impl x86_64::structures::paging::FrameAllocator<Size4KiB> for GlobalFrames {
+    fn allocate_frame(&mut self) -> Option<PhysFrame<Size4KiB>> {
+        alloc_zeroed_frame().map(PhysFrame::containing_address)
+    }
+}
+
+crate::kernel_test!(frame_allocator_round_trip, {
+    let before = free_count();
+    let a = alloc_frame().expect("a free frame");
+    let b = alloc_frame().expect("a second free frame");
+    assert_ne!(a, b);
+    assert_eq!(free_count(), before - 2);
+    free_frame(a);
+    free_frame(b);
+    assert_eq!(free_count(), before);
+});

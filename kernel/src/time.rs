@@ -1,0 +1,64 @@
+//! Time: a periodic tick from the PIT and a monotonic nanosecond clock from
+//! the TSC, calibrated against the PIT at boot.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+/// Timer interrupts per second.
+pub const TICK_HZ: u32 = 100;
+const CALIBRATION_WINDOW_MS: u64 = 10;
+
+static TSC_AT_BOOT: AtomicU64 = AtomicU64::new(0);
+static TSC_HZ: AtomicU64 = AtomicU64::new(0);
+static TICKS: AtomicU64 = AtomicU64::new(0);
+
+/// Measures the TSC rate; until then the clock reads zero.
+pub fn init() {
+    let hz = arch::pit::measure_tsc_hz(CALIBRATION_WINDOW_MS);
+    TSC_AT_BOOT.store(arch::cpu::read_tsc(), Ordering::Relaxed);
+    TSC_HZ.store(hz, Ordering::Relaxed);
+    log::debug!("TSC runs at {hz} Hz");
+}
+
+/// Starts the periodic tick (the timer IRQ must be routed to [`on_tick`]).
+pub fn start_ticks() {
+    let achieved = arch::pit::start_periodic(TICK_HZ);
+    log::debug!("timer at {achieved} Hz");
+}
+
+pub fn tsc_hz() -> u64 {
+    TSC_HZ.load(Ordering::Relaxed)
+}
+
+/// Nanoseconds since the clock was calibrated; never goes backwards.
+pub fn now_ns() -> u64 {
+    let hz = tsc_hz();
+    if hz == 0 {
+        return 0;
+    }
+    let elapsed = arch::cpu::read_tsc().saturating_sub(TSC_AT_BOOT.load(Ordering::Relaxed));
+    (u128::from(elapsed) * 1_000_000_000 / u128::from(hz)) as u64
+}
+
+/// Timer interrupts since [`start_ticks`].
+pub fn ticks() -> u64 {
+    TICKS.load(Ordering::Relaxed)
+}
+
+pub fn on_tick() {
+    TICKS.fetch_add(1, Ordering::Relaxed);
+}
+
+crate::kernel_test!(monotonic_clock_follows_the_timer_tick, {
+    let start_ticks = ticks();
+    let start_ns = now_ns();
+    while ticks() < start_ticks + 5 {
+        arch::cpu::halt();
+    }
+    let elapsed_ns = now_ns() - start_ns;
+    // Five ticks of 10 ms, give or take one tick of phase.
+    assert!(
+        (35_000_000..=90_000_000).contains(&elapsed_ns),
+        "5 ticks took {elapsed_ns} ns"
+    );
+    assert!(now_ns() >= start_ns + elapsed_ns, "clock went backwards");
+});

@@ -1,0 +1,79 @@
+//! The kernel's trap handler: timer interrupts, and a full report for every
+//! exception (there is no user space yet, so every exception is a kernel bug).
+
+use crate::memory::stack::{INTERRUPT_STACK_PAGES, KernelStack, in_stack_space};
+use arch::pic;
+use arch::trap::{PAGE_FAULT, TrapFrame, vector_name};
+
+const TIMER_IRQ: u8 = 0;
+
+/// Loads the GDT and TSS with their interrupt stacks, routes the timer and
+/// enables interrupts.
+pub fn init_interrupts() {
+    let stack = || {
+        KernelStack::new(INTERRUPT_STACK_PAGES)
+            .expect("no memory for interrupt stacks")
+            .top()
+    };
+    arch::gdt::init(arch::gdt::InterruptStacks {
+        double_fault: stack(),
+        nmi: stack(),
+        machine_check: stack(),
+    });
+    pic::init();
+    crate::time::start_ticks();
+    pic::unmask(TIMER_IRQ);
+    arch::cpu::enable_interrupts();
+}
+
+pub fn handle(frame: &mut TrapFrame) {
+    match frame.vector {
+        vector @ 32..48 => interrupt((vector - 32) as u8),
+        _ => fatal_exception(frame),
+    }
+}
+
+fn interrupt(irq: u8) {
+    if irq == TIMER_IRQ {
+        crate::time::on_tick();
+    }
+    pic::end_of_interrupt(irq);
+}
+
+fn fatal_exception(frame: &TrapFrame) -> ! {
+    let (name, mnemonic) = vector_name(frame.vector);
+    arch::emergency_print!(
+        "EXCEPTION: {name} ({mnemonic}, vector {}), error code {:#x}\n",
+        frame.vector,
+        frame.error_code
+    );
+    if frame.vector == PAGE_FAULT {
+        let address = arch::trap::page_fault_address();
+        let code = frame.error_code;
+        arch::emergency_print!(
+            "  CR2={address:#018x} ({}, {}, {} mode)\n",
+            if code & 0x10 != 0 {
+                "instruction fetch"
+            } else if code & 0x2 != 0 {
+                "write"
+            } else {
+                "read"
+            },
+            if code & 0x1 != 0 {
+                "protection violation"
+            } else {
+                "page not present"
+            },
+            if code & 0x4 != 0 { "user" } else { "kernel" },
+        );
+        if in_stack_space(address) && code & 0x1 == 0 {
+            arch::emergency_print!(
+                "  the address is in a kernel stack's guard page: stack overflow?\n"
+            );
+        }
+    }
+    arch::emergency_print!("{frame}");
+    crate::panic::print_backtrace(frame.rip, frame.rbp);
+    crate::ktest::report_failure_if_testing();
+    arch::qemu::exit(arch::qemu::ExitCode::Failure)
+}
