@@ -8,7 +8,7 @@
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::sync::atomic::AtomicU64;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::frame::{FrameAlloc, PAGE_SIZE, PhysAccess, PhysAddr};
 use crate::walk::TlbInvalidate;
@@ -42,6 +42,30 @@ impl EmulatedMemory {
     /// frames from here on as user pages that are never dereferenced.
     pub fn end(&self) -> PhysAddr {
         PhysAddr::new(BASE + self.frames.len() as u64 * PAGE_SIZE)
+    }
+
+    /// What the MMU does for a user-mode store to `addr` under the tables
+    /// rooted at `root`: translate through four levels and set the A and D
+    /// bits of the leaf. Returns false where the CPU would page-fault
+    /// (not present, not user, or read-only).
+    pub fn user_store(&self, root: PhysAddr, addr: u64) -> bool {
+        const REQUIRED: u64 = 0b111; // present, writable, user
+        const ACCESSED_AND_DIRTY: u64 = 0x60;
+        let mut table = root;
+        for shift in [39, 30, 21, 12] {
+            let offset = table.as_u64() - BASE;
+            let slot =
+                &self.frames[(offset / PAGE_SIZE) as usize][((addr >> shift) % 512) as usize];
+            let entry = slot.load(Ordering::Acquire);
+            if entry & REQUIRED != REQUIRED {
+                return false;
+            }
+            if shift == 12 {
+                slot.fetch_or(ACCESSED_AND_DIRTY, Ordering::AcqRel);
+            }
+            table = PhysAddr::new(entry & 0x000f_ffff_ffff_f000);
+        }
+        true
     }
 }
 

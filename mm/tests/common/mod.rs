@@ -1,0 +1,173 @@
+//! A process address space on an emulated machine, with shorthands for the
+//! system calls, shared by the integration tests.
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::sync::Arc;
+
+use abi::Errno;
+use abi::mman::{MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE};
+use mm::address_space::{AddressSpace, FileMapping, Layout, Machine, MmapRequest, UnmappedPage};
+use mm::emulated::{EmulatedFrames, EmulatedMemory, RecordingTlb};
+use mm::frame::{FrameAlloc, PAGE_SIZE, PhysAddr};
+use mm::vma::{FileRef, MappedFile};
+
+pub const PAGE: u64 = PAGE_SIZE;
+pub const RW: u32 = PROT_READ | PROT_WRITE;
+
+pub struct TestFile(pub u64);
+
+impl MappedFile for TestFile {
+    fn id(&self) -> u64 {
+        self.0
+    }
+}
+
+pub fn file(id: u64) -> FileRef {
+    FileRef::new(Arc::new(TestFile(id)))
+}
+
+/// A file opened read-write.
+pub fn rw_file(id: u64) -> FileMapping {
+    FileMapping {
+        file: file(id),
+        readable: true,
+        writable: true,
+    }
+}
+
+pub struct Process {
+    pub memory: EmulatedMemory,
+    pub frames: EmulatedFrames,
+    pub tlb: RecordingTlb,
+    pub space: AddressSpace,
+    /// Every page reported by munmap or a replacing mmap.
+    pub unmapped: Vec<UnmappedPage>,
+    /// The next fake user frame (outside emulated memory, never read).
+    next_user_frame: u64,
+}
+
+impl Process {
+    pub fn new() -> Self {
+        Self::with_layout(Layout::default())
+    }
+
+    pub fn with_layout(layout: Layout) -> Self {
+        let (memory, mut frames) = EmulatedMemory::new(256);
+        let root = frames.alloc_frame().expect("a root table");
+        let next_user_frame = memory.end().as_u64();
+        Process {
+            memory,
+            frames,
+            tlb: RecordingTlb::default(),
+            space: AddressSpace::with_layout(root, layout),
+            unmapped: Vec::new(),
+            next_user_frame,
+        }
+    }
+
+    pub fn mmap_request(&mut self, request: MmapRequest) -> Result<u64, Errno> {
+        let mut machine = Machine {
+            phys: &self.memory,
+            frames: &mut self.frames,
+            tlb: &mut self.tlb,
+        };
+        let unmapped = &mut self.unmapped;
+        self.space
+            .mmap(request, &mut machine, |page| unmapped.push(page))
+    }
+
+    pub fn mmap(
+        &mut self,
+        addr: u64,
+        len: u64,
+        prot: u32,
+        flags: u32,
+        file: Option<FileMapping>,
+        offset: u64,
+    ) -> Result<u64, Errno> {
+        self.mmap_request(MmapRequest {
+            addr,
+            len,
+            prot,
+            flags,
+            file,
+            offset,
+        })
+    }
+
+    /// A read-write private anonymous mapping at exactly `addr`.
+    pub fn map_anonymous(&mut self, addr: u64, len: u64) -> u64 {
+        self.mmap(
+            addr,
+            len,
+            RW,
+            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+            None,
+            0,
+        )
+        .expect("anonymous mapping")
+    }
+
+    /// A read-write shared mapping of file `id` at exactly `addr`.
+    pub fn map_shared_file(&mut self, addr: u64, len: u64, id: u64, offset: u64) -> u64 {
+        self.mmap(
+            addr,
+            len,
+            RW,
+            MAP_SHARED | MAP_FIXED,
+            Some(rw_file(id)),
+            offset,
+        )
+        .expect("shared file mapping")
+    }
+
+    pub fn munmap(&mut self, addr: u64, len: u64) -> Result<(), Errno> {
+        let mut machine = Machine {
+            phys: &self.memory,
+            frames: &mut self.frames,
+            tlb: &mut self.tlb,
+        };
+        let unmapped = &mut self.unmapped;
+        self.space
+            .munmap(addr, len, &mut machine, |page| unmapped.push(page))
+    }
+
+    pub fn mprotect(&mut self, addr: u64, len: u64, prot: u32) -> Result<(), Errno> {
+        let mut machine = Machine {
+            phys: &self.memory,
+            frames: &mut self.frames,
+            tlb: &mut self.tlb,
+        };
+        self.space.mprotect(addr, len, prot, &mut machine)
+    }
+
+    /// Faults `page` in as the kernel would: a fresh frame, mapped with the
+    /// VMA's permissions. Returns the frame.
+    pub fn touch(&mut self, page: u64) -> PhysAddr {
+        let permissions = self
+            .space
+            .find_vma(page)
+            .expect("touching an unmapped page")
+            .page_permissions();
+        let frame = PhysAddr::new(self.next_user_frame);
+        self.next_user_frame += PAGE;
+        self.space
+            .walker(&self.memory)
+            .map_page(page, frame, permissions, &mut self.frames)
+            .expect("mapping a page");
+        frame
+    }
+
+    /// The VMAs as (start, end) pairs.
+    pub fn layout(&self) -> Vec<(u64, u64)> {
+        self.space.vmas().iter().map(|v| (v.start, v.end)).collect()
+    }
+}
+
+impl Process {
+    /// A user-mode store to `addr`, as the MMU performs it (sets A and D).
+    /// False where the CPU would fault.
+    pub fn store(&self, addr: u64) -> bool {
+        self.memory.user_store(self.space.page_table_root(), addr)
+    }
+}

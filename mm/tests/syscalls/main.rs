@@ -1,0 +1,12 @@
+//! One test per errno rule and behaviour of the memory system calls, named
+//! after the rule, each citing the man-page sentence or the Linux 6.x
+//! behaviour it pins.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod mlock;
+mod mmap;
+mod mprotect;
+mod msync;
+mod munmap;
