@@ -44,6 +44,16 @@ impl EmulatedMemory {
         PhysAddr::new(BASE + self.frames.len() as u64 * PAGE_SIZE)
     }
 
+    /// Entry `index` of the page table in `table`, for tests that build
+    /// entries by hand.
+    pub fn entry(&self, table: PhysAddr, index: usize) -> &AtomicU64 {
+        let offset = table
+            .as_u64()
+            .checked_sub(BASE)
+            .expect("below emulated memory");
+        &self.frames[(offset / PAGE_SIZE) as usize][index]
+    }
+
     /// What the MMU does for a user-mode store to `addr` under the tables
     /// rooted at `root`: translate through four levels and set the A and D
     /// bits of the leaf. Returns false where the CPU would page-fault
@@ -53,9 +63,7 @@ impl EmulatedMemory {
         const ACCESSED_AND_DIRTY: u64 = 0x60;
         let mut table = root;
         for shift in [39, 30, 21, 12] {
-            let offset = table.as_u64() - BASE;
-            let slot =
-                &self.frames[(offset / PAGE_SIZE) as usize][((addr >> shift) % 512) as usize];
+            let slot = self.entry(table, ((addr >> shift) % 512) as usize);
             let entry = slot.load(Ordering::Acquire);
             if entry & REQUIRED != REQUIRED {
                 return false;

@@ -1,0 +1,293 @@
+//! The page-table walker on emulated memory: dirty scans that skip empty
+//! levels, the clear → invalidate → write-out protocol, unmapping that frees
+//! emptied tables, and the failure modes of mapping.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
+
+use mm::emulated::{EmulatedFrames, EmulatedMemory, RecordingTlb};
+use mm::frame::{FrameAlloc, PAGE_SIZE, PhysAddr};
+use mm::walk::{MapError, PagePermissions, PageTableWalker};
+
+const GIB: u64 = 1 << 30;
+const MIB2: u64 = 2 << 20;
+/// A range spanning more than 1 GiB, crossing a 512 GiB (PML4) boundary.
+const RANGE_START: u64 = (1 << 39) - GIB / 2;
+const RANGE_END: u64 = RANGE_START + GIB + GIB / 2;
+
+const USER_RW: PagePermissions = PagePermissions {
+    accessible: true,
+    writable: true,
+    executable: false,
+};
+
+struct Machine {
+    memory: EmulatedMemory,
+    frames: EmulatedFrames,
+    root: PhysAddr,
+}
+
+impl Machine {
+    fn new(frame_count: usize) -> Self {
+        let (memory, mut frames) = EmulatedMemory::new(frame_count);
+        let root = frames.alloc_frame().unwrap();
+        Machine {
+            memory,
+            frames,
+            root,
+        }
+    }
+
+    fn walker(&self) -> PageTableWalker<'_, EmulatedMemory> {
+        PageTableWalker::new(&self.memory, self.root)
+    }
+
+    /// Maps each page to its own fake frame outside emulated memory.
+    fn map(&mut self, pages: &BTreeSet<u64>) {
+        let first_user_frame = self.memory.end().as_u64();
+        let mut walker = PageTableWalker::new(&self.memory, self.root);
+        for (n, &page) in pages.iter().enumerate() {
+            let frame = PhysAddr::new(first_user_frame + n as u64 * PAGE_SIZE);
+            walker
+                .map_page(page, frame, USER_RW, &mut self.frames)
+                .unwrap();
+        }
+    }
+}
+
+/// A deterministic xorshift generator, so failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn page_in(&mut self, start: u64, end: u64) -> u64 {
+        start + self.next() % ((end - start) / PAGE_SIZE) * PAGE_SIZE
+    }
+}
+
+/// Sparse pages across the range, and a random subset of them to dirty.
+fn sparse_pages(rng: &mut Rng) -> (BTreeSet<u64>, BTreeSet<u64>) {
+    let mapped: BTreeSet<u64> = (0..300)
+        .map(|_| rng.page_in(RANGE_START, RANGE_END))
+        .collect();
+    let dirty = mapped
+        .iter()
+        .copied()
+        .filter(|_| rng.next() % 3 == 0)
+        .collect();
+    (mapped, dirty)
+}
+
+/// Tables a walk of the range must read: the PML4 plus every distinct
+/// PDPT, PD and PT on the way to a mapped page.
+fn tables_on_the_way(pages: &BTreeSet<u64>) -> (u64, u64) {
+    let distinct = |shift: u32| {
+        pages
+            .iter()
+            .map(|p| p >> shift)
+            .collect::<BTreeSet<_>>()
+            .len() as u64
+    };
+    let page_tables = distinct(21);
+    (1 + distinct(39) + distinct(30) + page_tables, page_tables)
+}
+
+#[test]
+fn dirty_scan_finds_exactly_the_stored_to_pages_and_skips_empty_levels() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let (mapped, dirty) = sparse_pages(&mut rng);
+    let mut machine = Machine::new(2048);
+    machine.map(&mapped);
+    for &page in &dirty {
+        assert!(machine.memory.user_store(machine.root, page + 8));
+    }
+    let mut walker = machine.walker();
+    let found = walker.find_dirty(RANGE_START..RANGE_END);
+    assert_eq!(found, dirty.iter().copied().collect::<Vec<_>>());
+    let (tables, page_tables) = tables_on_the_way(&mapped);
+    let stats = walker.stats();
+    assert_eq!(stats.tables_visited, tables);
+    assert_eq!(stats.ptes_scanned, page_tables * 512);
+    assert!(
+        stats.tables_visited < 600,
+        "a dense walk would read 768 page tables alone"
+    );
+}
+
+#[test]
+fn clearing_dirty_bits_hands_out_pages_only_after_invalidating_and_leaves_none_dirty() {
+    let mut rng = Rng(42);
+    let (mapped, dirty) = sparse_pages(&mut rng);
+    let mut machine = Machine::new(2048);
+    machine.map(&mapped);
+    for &page in &dirty {
+        assert!(machine.memory.user_store(machine.root, page));
+    }
+    let mut walker = machine.walker();
+    let pending = walker.clear_dirty(RANGE_START..RANGE_END);
+    assert_eq!(pending.len(), dirty.len());
+    let mut tlb = RecordingTlb::default();
+    let written: Vec<u64> = pending
+        .invalidate_tlb(&mut tlb)
+        .iter()
+        .map(|d| d.page)
+        .collect();
+    assert_eq!(written, dirty.iter().copied().collect::<Vec<_>>());
+    assert_eq!((tlb.full_flushes, tlb.invalidated_pages.len()), (1, 0));
+    assert_eq!(walker.find_dirty(RANGE_START..RANGE_END), Vec::<u64>::new());
+    assert!(walker.clear_dirty(RANGE_START..RANGE_END).is_empty());
+}
+
+#[test]
+fn a_store_after_clearing_makes_the_page_dirty_again() {
+    let mut machine = Machine::new(16);
+    let page = 0x40_0000;
+    machine.map(&BTreeSet::from([page, page + PAGE_SIZE]));
+    assert!(machine.memory.user_store(machine.root, page));
+    let mut walker = machine.walker();
+    let mut tlb = RecordingTlb::default();
+    let cleared = walker
+        .clear_dirty(page..page + 2 * PAGE_SIZE)
+        .invalidate_tlb(&mut tlb);
+    assert_eq!(cleared.iter().map(|d| d.page).collect::<Vec<_>>(), [page]);
+    assert_eq!(tlb.invalidated_pages, [page]);
+    assert!(machine.memory.user_store(machine.root, page));
+    assert_eq!(walker.find_dirty(page..page + 2 * PAGE_SIZE), [page]);
+}
+
+#[test]
+fn unmapping_reports_every_leaf_and_frees_the_tables_it_emptied() {
+    let mut rng = Rng(7);
+    let (mapped, dirty) = sparse_pages(&mut rng);
+    let mut machine = Machine::new(2048);
+    let free_before = machine.frames.free_count();
+    machine.map(&mapped);
+    for &page in &dirty {
+        assert!(machine.memory.user_store(machine.root, page));
+    }
+    let (tables, _) = tables_on_the_way(&mapped);
+    assert_eq!(
+        machine.frames.free_count(),
+        free_before - (tables as usize - 1)
+    );
+    let pending = PageTableWalker::new(&machine.memory, machine.root).unmap(RANGE_START..RANGE_END);
+    assert_eq!(pending.emptied_table_count(), tables as usize - 1);
+    let mut tlb = RecordingTlb::default();
+    let mut leaves = Vec::new();
+    pending.finish(&mut tlb, &mut machine.frames, |leaf| leaves.push(leaf));
+    assert_eq!(tlb.full_flushes, 1);
+    assert_eq!(machine.frames.free_count(), free_before);
+    assert_eq!(
+        leaves.iter().map(|l| l.page).collect::<BTreeSet<_>>(),
+        mapped
+    );
+    let reported_dirty: BTreeSet<u64> = leaves.iter().filter(|l| l.dirty).map(|l| l.page).collect();
+    assert_eq!(reported_dirty, dirty);
+    assert!(leaves.iter().all(|l| l.accessed == l.dirty));
+    assert_eq!(
+        machine
+            .memory
+            .entry(machine.root, 0)
+            .load(Ordering::Relaxed),
+        0
+    );
+    assert_eq!(
+        machine
+            .memory
+            .entry(machine.root, 1)
+            .load(Ordering::Relaxed),
+        0
+    );
+}
+
+#[test]
+fn unmapping_part_of_a_table_keeps_the_tables_still_in_use() {
+    let mut machine = Machine::new(16);
+    let page = 0x40_0000;
+    machine.map(&BTreeSet::from([page, page + PAGE_SIZE]));
+    let free_after_map = machine.frames.free_count();
+    let pending = machine.walker().unmap(page..page + PAGE_SIZE);
+    assert_eq!(
+        (pending.leaf_count(), pending.emptied_table_count()),
+        (1, 0)
+    );
+    let mut tlb = RecordingTlb::default();
+    pending.finish(&mut tlb, &mut machine.frames, |_| {});
+    assert_eq!(tlb.invalidated_pages, [page]);
+    assert_eq!(machine.frames.free_count(), free_after_map);
+    let mut walker = machine.walker();
+    assert_eq!(walker.lookup(page), None);
+    assert!(walker.lookup(page + PAGE_SIZE).is_some());
+}
+
+#[test]
+fn mapping_without_frames_for_tables_is_out_of_frames() {
+    let mut machine = Machine::new(3);
+    let mut walker = PageTableWalker::new(&machine.memory, machine.root);
+    let frame = machine.memory.end();
+    let result = walker.map_page(0x40_0000, frame, USER_RW, &mut machine.frames);
+    assert_eq!(result, Err(MapError::OutOfFrames));
+    assert_eq!(machine.frames.free_count(), 0);
+    assert_eq!(walker.lookup(0x40_0000), None);
+}
+
+#[test]
+fn mapping_a_mapped_page_is_refused() {
+    let mut machine = Machine::new(8);
+    let mut walker = PageTableWalker::new(&machine.memory, machine.root);
+    let frame = machine.memory.end();
+    walker
+        .map_page(0x40_0000, frame, USER_RW, &mut machine.frames)
+        .unwrap();
+    assert_eq!(
+        walker.map_page(0x40_0000, frame, USER_RW, &mut machine.frames),
+        Err(MapError::AlreadyMapped)
+    );
+    let leaf = walker.lookup(0x40_0000).unwrap();
+    assert_eq!(
+        (leaf.frame, leaf.permissions, leaf.dirty),
+        (frame, USER_RW, false)
+    );
+}
+
+#[test]
+#[should_panic(expected = "huge Pd leaf at 0x600000")]
+fn a_huge_leaf_in_user_space_is_rejected() {
+    let mut machine = Machine::new(8);
+    machine.map(&BTreeSet::from([0x40_0000]));
+    let pdpt = machine
+        .memory
+        .entry(machine.root, 0)
+        .load(Ordering::Relaxed)
+        & !0xfff;
+    let pd = machine
+        .memory
+        .entry(PhysAddr::new(pdpt), 0)
+        .load(Ordering::Relaxed)
+        & !0xfff;
+    let huge_leaf = machine.memory.end().as_u64() | 0x87; // present, writable, user, 2 MiB
+    machine
+        .memory
+        .entry(PhysAddr::new(pd), 3)
+        .store(huge_leaf, Ordering::Relaxed);
+    machine.walker().find_dirty(0..GIB);
+}
+
+#[test]
+fn a_range_ending_inside_a_page_table_scans_only_its_entries() {
+    let mut machine = Machine::new(8);
+    machine.map(&BTreeSet::from([MIB2 + PAGE_SIZE]));
+    let mut walker = machine.walker();
+    assert_eq!(
+        walker.find_dirty(MIB2..MIB2 + 16 * PAGE_SIZE),
+        Vec::<u64>::new()
+    );
+    assert_eq!(walker.stats().ptes_scanned, 16);
+    assert_eq!(walker.stats().tables_visited, 4);
+}
