@@ -1,0 +1,243 @@
+//! Names: path lookup, create, mkdir, unlink, rmdir, and freeing an inode
+//! when its last link goes.
+
+use abi::Errno;
+
+use crate::block_map::MappedBlock;
+use crate::bytes::LittleEndian;
+use crate::device::BlockDevice;
+use crate::dir::MAX_NAME_LEN;
+use crate::fs::Ext2;
+use crate::inode::{FileType, Inode, InodeNumber, ROOT_INODE};
+
+/// The largest link count we create; ext2 stores it in 16 bits.
+const MAX_LINKS: u16 = 32000;
+
+/// Header magic of an extended-attribute block, and where its reference
+/// count lives (several inodes may share one block).
+const XATTR_BLOCK_MAGIC: u32 = 0xEA02_0000;
+const XATTR_REFCOUNT_OFFSET: usize = 4;
+
+/// Checks a name for a new entry: not empty, no `/`, no NUL, not too long.
+fn check_new_name(name: &[u8]) -> Result<(), Errno> {
+    if name.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    if name.contains(&b'/') || name.contains(&0) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
+}
+
+impl<D: BlockDevice> Ext2<D> {
+    /// The inode `name` names in `directory`.
+    pub fn lookup(&mut self, directory: InodeNumber, name: &[u8]) -> Result<InodeNumber, Errno> {
+        if name.len() > MAX_NAME_LEN {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let inode = self.read_inode(directory)?;
+        let found = self.find_entry(&inode, name)?.ok_or(Errno::ENOENT)?;
+        Ok(found.inode)
+    }
+
+    /// Resolves a path from the root directory. Empty components and a
+    /// leading `/` are ignored; `.` and `..` are looked up like any name
+    /// (every directory has them). Symlinks are not followed.
+    pub fn lookup_path(&mut self, path: &[u8]) -> Result<InodeNumber, Errno> {
+        path.split(|&byte| byte == b'/')
+            .filter(|component| !component.is_empty())
+            .try_fold(ROOT_INODE, |directory, name| self.lookup(directory, name))
+    }
+
+    /// Creates an empty regular file `name` in `directory`.
+    pub fn create(
+        &mut self,
+        directory: InodeNumber,
+        name: &[u8],
+        permissions: u16,
+        now: u32,
+    ) -> Result<InodeNumber, Errno> {
+        let (mut parent, child) = self.new_inode_in(directory, name, FileType::Regular)?;
+        let mut inode = Inode::new(FileType::Regular, permissions, now);
+        let linked = self.write_new_inode(child, &inode).and_then(|()| {
+            self.add_entry(directory, &mut parent, name, child, FileType::Regular, now)
+        });
+        self.undo_new_inode_on_error(child, &mut inode, linked, now)
+    }
+
+    /// Creates an empty directory `name` in `directory`: one block holding
+    /// `.` and `..`, two links (its entry and its own `.`), and one more
+    /// link on the parent (the new `..`).
+    pub fn mkdir(
+        &mut self,
+        directory: InodeNumber,
+        name: &[u8],
+        permissions: u16,
+        now: u32,
+    ) -> Result<InodeNumber, Errno> {
+        let (mut parent, child) = self.new_inode_in(directory, name, FileType::Directory)?;
+        let mut inode = Inode::new(FileType::Directory, permissions, now);
+        let linked = self.init_directory(directory, &mut parent, name, child, &mut inode, now);
+        self.undo_new_inode_on_error(child, &mut inode, linked, now)
+    }
+
+    fn init_directory(
+        &mut self,
+        parent_number: InodeNumber,
+        parent: &mut Inode,
+        name: &[u8],
+        child: InodeNumber,
+        inode: &mut Inode,
+        now: u32,
+    ) -> Result<(), Errno> {
+        if parent.links_count() >= MAX_LINKS {
+            return Err(Errno::EMLINK);
+        }
+        let mut mapped = [MappedBlock::default()];
+        self.allocate_range(child, inode, 0, &mut mapped)?;
+        inode.set_size(self.block_size() as u64);
+        inode.set_links_count(2);
+        let block = self.new_directory_block(child, parent_number);
+        self.write_block(mapped[0].disk_block, &block)?;
+        self.write_new_inode(child, inode)?;
+        self.add_entry(parent_number, parent, name, child, FileType::Directory, now)?;
+        parent.set_links_count(parent.links_count() + 1);
+        self.write_inode(parent_number, parent)
+    }
+
+    /// If linking a new inode failed, frees it again (with any blocks it
+    /// got), so that e2fsck finds no trace of it.
+    fn undo_new_inode_on_error(
+        &mut self,
+        number: InodeNumber,
+        inode: &mut Inode,
+        linked: Result<(), Errno>,
+        now: u32,
+    ) -> Result<InodeNumber, Errno> {
+        match linked {
+            Ok(()) => Ok(number),
+            Err(errno) => {
+                inode.set_links_count(0);
+                self.release_inode(number, inode, now)?;
+                Err(errno)
+            }
+        }
+    }
+
+    /// Common start of create and mkdir: checks the name and the parent,
+    /// and allocates an inode near the parent.
+    fn new_inode_in(
+        &mut self,
+        directory: InodeNumber,
+        name: &[u8],
+        file_type: FileType,
+    ) -> Result<(Inode, InodeNumber), Errno> {
+        check_new_name(name)?;
+        let parent = self.read_inode(directory)?;
+        if parent.file_type() != FileType::Directory {
+            return Err(Errno::ENOTDIR);
+        }
+        if self.find_entry(&parent, name)?.is_some() {
+            return Err(Errno::EEXIST);
+        }
+        self.begin_change()?;
+        let child = self.allocate_inode(
+            self.group_of_inode(directory),
+            file_type == FileType::Directory,
+        )?;
+        Ok((parent, child))
+    }
+
+    /// Removes the name of a non-directory; frees the inode and its blocks
+    /// when that was its last link. Directories are EISDIR (use rmdir).
+    ///
+    /// The inode is freed at once: a kernel that keeps unlinked files open
+    /// must hold off calling this until the last user is gone.
+    pub fn unlink(&mut self, directory: InodeNumber, name: &[u8], now: u32) -> Result<(), Errno> {
+        let mut parent = self.read_inode(directory)?;
+        let found = self.find_entry(&parent, name)?.ok_or(Errno::ENOENT)?;
+        let mut child = self.read_inode(found.inode)?;
+        if child.file_type() == FileType::Directory {
+            return Err(Errno::EISDIR);
+        }
+        self.begin_change()?;
+        self.remove_entry(directory, &mut parent, &found, now)?;
+        let links = child.links_count().saturating_sub(1);
+        child.set_links_count(links);
+        child.set_ctime(now);
+        if links == 0 {
+            self.release_inode(found.inode, &mut child, now)
+        } else {
+            self.write_inode(found.inode, &child)
+        }
+    }
+
+    /// Removes an empty directory: ENOTEMPTY if it has entries besides `.`
+    /// and `..`, EINVAL for the name `.`, ENOTDIR for a non-directory.
+    pub fn rmdir(&mut self, directory: InodeNumber, name: &[u8], now: u32) -> Result<(), Errno> {
+        match name {
+            b"." => return Err(Errno::EINVAL),
+            b".." => return Err(Errno::ENOTEMPTY),
+            _ => {}
+        }
+        let mut parent = self.read_inode(directory)?;
+        let found = self.find_entry(&parent, name)?.ok_or(Errno::ENOENT)?;
+        let mut child = self.read_inode(found.inode)?;
+        if child.file_type() != FileType::Directory {
+            return Err(Errno::ENOTDIR);
+        }
+        if !self.is_empty_directory(&child)? {
+            return Err(Errno::ENOTEMPTY);
+        }
+        self.begin_change()?;
+        self.remove_entry(directory, &mut parent, &found, now)?;
+        parent.set_links_count(parent.links_count().saturating_sub(1));
+        self.write_inode(directory, &parent)?;
+        child.set_links_count(0);
+        self.release_inode(found.inode, &mut child, now)
+    }
+
+    /// Frees an inode whose last link is gone: its blocks, its
+    /// extended-attribute block, and its bit in the inode bitmap.
+    fn release_inode(
+        &mut self,
+        number: InodeNumber,
+        inode: &mut Inode,
+        now: u32,
+    ) -> Result<(), Errno> {
+        if inode.has_block_pointers(self.block_size()) {
+            self.free_blocks_from(inode, 0)?;
+        }
+        self.release_xattr_block(inode)?;
+        inode.set_size(0);
+        inode.set_dtime(now);
+        self.write_inode(number, inode)?;
+        self.free_inode(number, inode.file_type() == FileType::Directory)
+    }
+
+    /// Drops this inode's reference to its shared extended-attribute block,
+    /// freeing the block with its last reference.
+    fn release_xattr_block(&mut self, inode: &mut Inode) -> Result<(), Errno> {
+        if inode.xattr_block() == 0 {
+            return Ok(());
+        }
+        let block = self.check_block(inode.xattr_block())?;
+        let mut contents = self.read_block(block)?;
+        if u32::read(&contents, 0) != XATTR_BLOCK_MAGIC {
+            return Err(Errno::EIO);
+        }
+        let references = u32::read(&contents, XATTR_REFCOUNT_OFFSET);
+        if references <= 1 {
+            self.free_block(block)?;
+        } else {
+            (references - 1).write(&mut contents, XATTR_REFCOUNT_OFFSET);
+            self.write_block(block, &contents)?;
+        }
+        inode.set_xattr_block(0);
+        inode.set_sectors(inode.sectors().saturating_sub(self.sectors_per_block()));
+        Ok(())
+    }
+}

@@ -1,0 +1,238 @@
+//! create, mkdir, unlink and rmdir, checked by e2fsck and debugfs.
+
+use std::format;
+use std::string::String;
+use std::vec::Vec;
+
+use abi::Errno;
+
+use super::support::{Mkfs, Scratch, mount, now, pattern, read_all};
+use crate::{FileType, ROOT_INODE};
+
+#[test]
+fn mkdir_and_create_link_everything_up() {
+    let scratch = Scratch::new("ns-mkdir");
+    let mut fs = mount(scratch.mkfs(Mkfs::new(1024, 4096)));
+    let time = now();
+    let root_links = fs.metadata(ROOT_INODE).unwrap().links;
+    let a = fs.mkdir(ROOT_INODE, b"a", 0o755, time).unwrap();
+    let b = fs.mkdir(a, b"b", 0o700, time).unwrap();
+    let file = fs.create(b, b"file.txt", 0o644, time).unwrap();
+    let data = pattern(3000, 21);
+    assert_eq!(fs.write_at(file, 0, &data, time), Ok(3000));
+
+    assert_eq!(fs.metadata(ROOT_INODE).unwrap().links, root_links + 1);
+    let a_metadata = fs.metadata(a).unwrap();
+    assert_eq!(
+        (a_metadata.file_type, a_metadata.links, a_metadata.size),
+        (FileType::Directory, 3, 1024)
+    );
+    assert_eq!(
+        (a_metadata.permissions, a_metadata.sectors, a_metadata.mtime),
+        (0o755, 2, time)
+    );
+    assert_eq!(fs.metadata(b).unwrap().links, 2);
+    assert_eq!(fs.lookup_path(b"/a/b/../b/file.txt"), Ok(file));
+    assert_eq!(fs.lookup_path(b"/a/b/.."), Ok(a));
+    let names: Vec<_> = fs
+        .read_dir(b)
+        .unwrap()
+        .into_iter()
+        .map(|entry| (entry.name, entry.file_type))
+        .collect();
+    let expected_names: [(&[u8], _); 3] = [
+        (b".", Some(FileType::Directory)),
+        (b"..", Some(FileType::Directory)),
+        (b"file.txt", Some(FileType::Regular)),
+    ];
+    assert_eq!(
+        names,
+        expected_names.map(|(name, file_type)| (name.to_vec(), file_type))
+    );
+
+    let disk = fs.unmount(time).unwrap();
+    scratch.assert_fsck_clean(&disk);
+    assert!(scratch.debugfs_cat(&disk, "/a/b/file.txt") == data);
+}
+
+#[test]
+fn create_refuses_bad_names_and_non_directories() {
+    let scratch = Scratch::new("ns-errors");
+    scratch.add_file("file", b"x");
+    let mut fs = mount(scratch.mkfs(Mkfs::new(1024, 4096)));
+    let time = now();
+    let file = fs.lookup_path(b"/file").unwrap();
+    assert_eq!(
+        fs.create(ROOT_INODE, b"file", 0o644, time),
+        Err(Errno::EEXIST)
+    );
+    assert_eq!(fs.mkdir(ROOT_INODE, b".", 0o755, time), Err(Errno::EEXIST));
+    assert_eq!(
+        fs.create(ROOT_INODE, &[b'n'; 256], 0o644, time),
+        Err(Errno::ENAMETOOLONG)
+    );
+    assert_eq!(
+        fs.create(ROOT_INODE, b"a/b", 0o644, time),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(fs.create(ROOT_INODE, b"", 0o644, time), Err(Errno::ENOENT));
+    assert_eq!(fs.create(file, b"child", 0o644, time), Err(Errno::ENOTDIR));
+    let longest = fs.create(ROOT_INODE, &[b'n'; 255], 0o644, time).unwrap();
+    assert_eq!(fs.lookup(ROOT_INODE, &[b'n'; 255]), Ok(longest));
+    let disk = fs.unmount(time).unwrap();
+    scratch.assert_fsck_clean(&disk);
+}
+
+#[test]
+fn unlink_of_the_last_link_frees_the_inode_and_its_blocks() {
+    let scratch = Scratch::new("ns-unlink");
+    scratch.add_file("old", &pattern(300 * 1024, 2));
+    let mut fs = mount(scratch.mkfs(Mkfs::new(1024, 4096)));
+    let time = now();
+    let before = fs.info();
+    let file = fs.create(ROOT_INODE, b"new", 0o644, time).unwrap();
+    assert_eq!(
+        fs.write_at(file, 0, &pattern(50 * 1024, 3), time),
+        Ok(50 * 1024)
+    );
+    fs.unlink(ROOT_INODE, b"new", time).unwrap();
+    fs.unlink(ROOT_INODE, b"old", time).unwrap();
+    let after = fs.info();
+    // 300 data blocks, one single-indirect, one double-indirect, one under it.
+    assert_eq!(after.free_blocks, before.free_blocks + 303);
+    assert_eq!(after.free_inodes, before.free_inodes + 1);
+    assert_eq!(fs.lookup_path(b"/new"), Err(Errno::ENOENT));
+    assert_eq!(fs.unlink(ROOT_INODE, b"new", time), Err(Errno::ENOENT));
+    let disk = fs.unmount(time).unwrap();
+    scratch.assert_fsck_clean(&disk);
+}
+
+#[test]
+fn unlink_refuses_directories_and_rmdir_refuses_non_empty_ones() {
+    let scratch = Scratch::new("ns-rmdir");
+    scratch.add_file("full/file", b"x");
+    scratch.add_file("plain", b"x");
+    let mut fs = mount(scratch.mkfs(Mkfs::new(1024, 4096)));
+    let time = now();
+    let before = fs.info();
+    let root_links = fs.metadata(ROOT_INODE).unwrap().links;
+    assert_eq!(fs.unlink(ROOT_INODE, b"full", time), Err(Errno::EISDIR));
+    assert_eq!(fs.rmdir(ROOT_INODE, b"full", time), Err(Errno::ENOTEMPTY));
+    assert_eq!(fs.rmdir(ROOT_INODE, b"plain", time), Err(Errno::ENOTDIR));
+    assert_eq!(fs.rmdir(ROOT_INODE, b".", time), Err(Errno::EINVAL));
+    assert_eq!(fs.rmdir(ROOT_INODE, b"..", time), Err(Errno::ENOTEMPTY));
+
+    fs.mkdir(ROOT_INODE, b"empty", 0o755, time).unwrap();
+    fs.rmdir(ROOT_INODE, b"empty", time).unwrap();
+    let full = fs.lookup_path(b"/full").unwrap();
+    fs.unlink(full, b"file", time).unwrap();
+    fs.rmdir(ROOT_INODE, b"full", time).unwrap();
+    assert_eq!(fs.metadata(ROOT_INODE).unwrap().links, root_links - 1);
+    let after = fs.info();
+    // The directory "full" and its file are gone: two inodes, two blocks.
+    assert_eq!(after.free_inodes, before.free_inodes + 2);
+    assert_eq!(after.free_blocks, before.free_blocks + 2);
+    let disk = fs.unmount(time).unwrap();
+    scratch.assert_fsck_clean(&disk);
+    let listing = String::from_utf8(scratch.debugfs(&disk, "ls -l /")).unwrap();
+    assert!(
+        !listing.contains("full") && listing.contains("plain"),
+        "{listing}"
+    );
+}
+
+#[test]
+fn directories_grow_past_one_block_and_reuse_freed_entries() {
+    let scratch = Scratch::new("ns-grow");
+    let mut fs = mount(scratch.mkfs(Mkfs::new(1024, 4096)));
+    let time = now();
+    let dir = fs.mkdir(ROOT_INODE, b"many", 0o755, time).unwrap();
+    let name = |index: usize| format!("a-rather-long-file-name-to-fill-blocks-quickly-{index:04}");
+    for index in 0..100 {
+        fs.create(dir, name(index).as_bytes(), 0o644, time).unwrap();
+    }
+    // 51-byte names take 60-byte records: 16 fit in the first 1 KiB block
+    // (after `.` and `..`), 17 in each further block.
+    assert_eq!(fs.metadata(dir).unwrap().size, 6 * 1024);
+    for index in (0..100).step_by(2) {
+        fs.unlink(dir, name(index).as_bytes(), time).unwrap();
+    }
+    for index in 100..140 {
+        fs.create(dir, name(index).as_bytes(), 0o644, time).unwrap();
+    }
+    assert_eq!(
+        fs.metadata(dir).unwrap().size,
+        6 * 1024,
+        "freed entries were reused"
+    );
+    assert_eq!(fs.read_dir(dir).unwrap().len(), 2 + 50 + 40);
+    for index in (1..140).filter(|index| index % 2 == 1 || *index >= 100) {
+        assert!(
+            fs.lookup(dir, name(index).as_bytes()).is_ok(),
+            "{}",
+            name(index)
+        );
+    }
+    let disk = fs.unmount(time).unwrap();
+    scratch.assert_fsck_clean(&disk);
+}
+
+#[test]
+fn changing_an_indexed_directory_clears_its_index_flag() {
+    let scratch = Scratch::new("ns-htree");
+    for index in 0..200 {
+        scratch.add_file(&format!("big/entry-with-a-long-name-{index:04}"), b"");
+    }
+    let mut disk = scratch.mkfs(Mkfs::new(1024, 8192));
+    scratch.index_directories(&mut disk);
+    let stat = String::from_utf8(scratch.debugfs(&disk, "stat /big")).unwrap();
+    assert!(
+        stat.contains("Flags: 0x1000"),
+        "e2fsck -D should have indexed /big: {stat}"
+    );
+
+    let mut fs = mount(disk);
+    let time = now();
+    let big = fs.lookup_path(b"/big").unwrap();
+    assert_eq!(
+        fs.read_dir(big).unwrap().len(),
+        202,
+        "indexed directories read linearly"
+    );
+    fs.create(big, b"added", 0o644, time).unwrap();
+    fs.unlink(big, b"entry-with-a-long-name-0007", time)
+        .unwrap();
+    let file = fs.lookup_path(b"/big/added").unwrap();
+    assert_eq!(fs.write_at(file, 0, b"hello", time), Ok(5));
+    assert_eq!(read_all(&mut fs, "/big/added"), b"hello");
+    let disk = fs.unmount(time).unwrap();
+    let stat = String::from_utf8(scratch.debugfs(&disk, "stat /big")).unwrap();
+    assert!(stat.contains("Flags: 0x0"), "{stat}");
+    scratch.assert_fsck_clean(&disk);
+    assert_eq!(scratch.debugfs_cat(&disk, "/big/added"), b"hello");
+}
+
+#[test]
+fn revision_0_create_mkdir_unlink_without_file_types() {
+    let scratch = Scratch::new("ns-rev0");
+    scratch.add_file("keep", b"kept");
+    let mut fs = mount(scratch.mkfs(Mkfs::new(1024, 4096).revision0()));
+    let time = now();
+    let dir = fs.mkdir(ROOT_INODE, b"dir", 0o755, time).unwrap();
+    let file = fs.create(dir, b"file", 0o644, time).unwrap();
+    let data = pattern(20 * 1024, 30);
+    assert_eq!(fs.write_at(file, 0, &data, time), Ok(data.len()));
+    let doomed = fs.create(ROOT_INODE, b"doomed", 0o644, time).unwrap();
+    assert_eq!(fs.write_at(doomed, 0, b"bye", time), Ok(3));
+    fs.unlink(ROOT_INODE, b"doomed", time).unwrap();
+    assert!(
+        fs.read_dir(dir)
+            .unwrap()
+            .iter()
+            .all(|entry| entry.file_type.is_none())
+    );
+    let disk = fs.unmount(time).unwrap();
+    scratch.assert_fsck_clean(&disk);
+    assert!(scratch.debugfs_cat(&disk, "/dir/file") == data);
+    assert_eq!(scratch.debugfs_cat(&disk, "/keep"), b"kept");
+}
