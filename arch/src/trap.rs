@@ -119,7 +119,7 @@ pub fn vector_name(vector: u64) -> (&'static str, &'static str) {
         28 => ("hypervisor injection", "#HV"),
         29 => ("VMM communication", "#VC"),
         30 => ("security exception", "#SX"),
-        0..32 => ("reserved exception", "#RES"),
+        15 | 22..=27 | 31 => ("reserved exception", "#RES"),
         _ => ("interrupt", "IRQ"),
     }
 }

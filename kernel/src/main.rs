@@ -54,15 +54,14 @@ extern "C" fn main() -> ! {
 
 fn print_banner(command_line: &CommandLine) {
     let memory = memory::stats();
-    const MIB: u64 = 1 << 20;
     println!(
         "msync-kernel {} (x86_64, PVH boot)",
         env!("CARGO_PKG_VERSION")
     );
     println!("command line: \"{}\"", command_line.raw);
     println!(
-        "memory: {} MiB RAM, {} KiB usable, {} KiB free ({} frames), heap {} KiB",
-        memory.ram_bytes / MIB,
+        "memory: {} KiB RAM, {} KiB usable, {} KiB free ({} frames), heap {} KiB",
+        memory.ram_bytes / 1024,
         memory.usable_bytes / 1024,
         memory.free_frames * 4,
         memory.free_frames,

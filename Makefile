@@ -1,0 +1,46 @@
+# The two commands a new user needs: `make run` and `make test`.
+# Both install what is missing first (see scripts/deps.sh).
+
+export PATH := $(PATH):/usr/sbin:/sbin
+
+KERNEL_TARGET := x86_64-unknown-none
+MEM ?= 1G
+APPEND ?=
+TIMEOUT ?= 60
+RUNNER := cargo run --quiet -p qemu-tests --
+
+.PHONY: all deps build run test gdb lint bench-mm clean
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+build: deps
+	cargo build --release -p kernel --target $(KERNEL_TARGET)
+
+## Boot the kernel in QEMU (TCG; ACCEL=kvm to opt in to KVM) and show its console.
+run: deps
+	@$(RUNNER) run --mem $(MEM) --append "$(APPEND)" --timeout $(TIMEOUT)
+
+## Host tests of every crate, then the QEMU boots; ends with `total: N passed, N failed`.
+test: deps
+	@$(RUNNER) test
+
+## Start QEMU halted, waiting for gdb on localhost:1234.
+gdb: deps
+	@$(RUNNER) gdb --mem $(MEM) --append "$(APPEND)"
+
+## rustfmt and clippy, for the host crates and for the kernel target.
+lint: deps
+	cargo fmt --all -- --check
+	cargo clippy --workspace --exclude kernel --exclude arch --all-targets -- -D warnings
+	cargo clippy -p arch -p kernel --target $(KERNEL_TARGET) -- -D warnings
+
+## Figures for mm's dirty scan and VMA lookup (not a timed test).
+bench-mm: deps
+	cargo run --release -p mm --example bench_mm
+
+clean:
+	cargo clean
+	rm -rf build

@@ -1,0 +1,219 @@
+//! The QEMU test cases: each boots the kernel once and checks the exact
+//! console text and exit status.
+
+use crate::qemu::{BootConfig, BootResult, Outcome};
+use crate::symbolize::{backtrace_addresses, symbolize};
+use std::path::Path;
+
+/// One boot and what it must show.
+pub struct Case {
+    pub name: &'static str,
+    pub memory: &'static str,
+    pub append: &'static str,
+    pub expected: Outcome,
+    /// Checks the console; returns the number of in-kernel tests it counted.
+    pub check: fn(&Context) -> Result<usize, String>,
+}
+
+/// What a check sees of a finished boot.
+pub struct Context<'a> {
+    pub result: &'a BootResult,
+    pub kernel: &'a Path,
+}
+
+impl Context<'_> {
+    fn console(&self) -> &str {
+        &self.result.console
+    }
+
+    fn expect_line_starting(&self, prefix: &str) -> Result<&str, String> {
+        self.console()
+            .lines()
+            .find(|line| line.starts_with(prefix))
+            .ok_or_else(|| format!("the console has no line starting with {prefix:?}"))
+    }
+
+    fn expect_line(&self, needle: &str) -> Result<&str, String> {
+        self.console()
+            .lines()
+            .find(|line| line.contains(needle))
+            .ok_or_else(|| format!("the console has no line containing {needle:?}"))
+    }
+}
+
+pub fn all() -> Vec<Case> {
+    vec![
+        Case {
+            name: "kernel-tests",
+            memory: "256M",
+            append: "test",
+            expected: Outcome::KernelSuccess,
+            check: kernel_tests_all_pass,
+        },
+        Case {
+            name: "banner-32M",
+            memory: "32M",
+            append: "loglevel=debug student=hello",
+            expected: Outcome::KernelSuccess,
+            check: |cx| {
+                expect_memory_banner(cx, 32)?;
+                cx.expect_line("command line: \"loglevel=debug student=hello\"")?;
+                cx.expect_line("DEBUG kernel::memory: e820:")?;
+                Ok(0)
+            },
+        },
+        Case {
+            name: "banner-2G",
+            memory: "2G",
+            append: "",
+            expected: Outcome::KernelSuccess,
+            check: |cx| expect_memory_banner(cx, 2048).map(|_| 0),
+        },
+        Case {
+            name: "banner-4G-memory-above-4GiB",
+            memory: "4G",
+            append: "",
+            expected: Outcome::KernelSuccess,
+            check: |cx| expect_memory_banner(cx, 4096).map(|_| 0),
+        },
+        Case {
+            name: "guard-page-write-faults",
+            memory: "64M",
+            append: "crash=guard-page",
+            expected: Outcome::KernelFailure,
+            check: guard_page_report,
+        },
+        Case {
+            name: "stack-overflow-double-faults-on-ist",
+            memory: "64M",
+            append: "crash=stack-overflow",
+            expected: Outcome::KernelFailure,
+            check: |cx| {
+                cx.expect_line("EXCEPTION: double fault (#DF, vector 8), error code 0x0")?;
+                cx.expect_line("RIP=0x")?;
+                Ok(0)
+            },
+        },
+        Case {
+            name: "panic-report-is-symbolized",
+            memory: "64M",
+            append: "crash=panic",
+            expected: Outcome::KernelFailure,
+            check: panic_report,
+        },
+    ]
+}
+
+fn kernel_tests_all_pass(cx: &Context) -> Result<usize, String> {
+    let summary = cx.expect_line(" passed, ")?;
+    let passed: usize = summary
+        .split_whitespace()
+        .next()
+        .and_then(|count| count.parse().ok())
+        .ok_or_else(|| format!("cannot read the summary {summary:?}"))?;
+    let ok_lines = cx
+        .console()
+        .lines()
+        .filter(|line| line.starts_with("test ") && line.ends_with(" ... ok"))
+        .count();
+    if summary != format!("{passed} passed, 0 failed") || ok_lines != passed || passed == 0 {
+        return Err(format!(
+            "summary {summary:?} does not match {ok_lines} passing tests"
+        ));
+    }
+    Ok(passed)
+}
+
+/// The banner's RAM figure must be the `-m` size less what the firmware keeps
+/// (the legacy BIOS area and SeaBIOS's tables: under 1 MiB).
+fn expect_memory_banner(cx: &Context, mib: u64) -> Result<(), String> {
+    let line = cx.expect_line_starting("memory: ")?;
+    let kib: u64 = line
+        .split_once(" KiB RAM")
+        .and_then(|(head, _)| head.rsplit(' ').next())
+        .and_then(|number| number.parse().ok())
+        .ok_or_else(|| format!("cannot read RAM in {line:?}"))?;
+    if !(mib * 1024 - 1024..mib * 1024).contains(&kib) {
+        return Err(format!(
+            "expected {mib} MiB of RAM, the banner says {line:?}"
+        ));
+    }
+    let free: u64 = line
+        .split_once(" KiB free")
+        .and_then(|(head, _)| head.rsplit(' ').next())
+        .and_then(|number| number.parse().ok())
+        .ok_or_else(|| format!("cannot read free memory in {line:?}"))?;
+    if free == 0 || free > kib {
+        return Err(format!("implausible free memory in {line:?}"));
+    }
+    Ok(())
+}
+
+fn guard_page_report(cx: &Context) -> Result<usize, String> {
+    let announced = cx.expect_line("writing to guard page 0x")?;
+    let guard = announced
+        .rsplit(' ')
+        .next()
+        .and_then(|hex| u64::from_str_radix(hex.trim_start_matches("0x"), 16).ok())
+        .ok_or_else(|| format!("cannot read the guard address in {announced:?}"))?;
+    cx.expect_line("EXCEPTION: page fault (#PF, vector 14), error code 0x2")?;
+    cx.expect_line(&format!(
+        "CR2={guard:#018x} (write, page not present, kernel mode)"
+    ))?;
+    cx.expect_line("the address is in a kernel stack's guard page")?;
+    for register in ["RIP=0x", "RAX=0x", "R15=0x"] {
+        cx.expect_line(register)?;
+    }
+    let frames = symbolize(cx.kernel, &backtrace_addresses(cx.console()));
+    if !frames
+        .iter()
+        .any(|frame| frame.contains("write_to_guard_page"))
+    {
+        return Err(format!("backtrace lacks write_to_guard_page: {frames:#?}"));
+    }
+    Ok(0)
+}
+
+fn panic_report(cx: &Context) -> Result<usize, String> {
+    cx.expect_line("KERNEL PANIC at kernel/src/crash.rs:")?;
+    cx.expect_line("deliberate panic (crash=panic)")?;
+    cx.expect_line("RSP=0x")?;
+    let frames = symbolize(cx.kernel, &backtrace_addresses(cx.console()));
+    for function in ["deliberate_panic", "kernel::crash::run"] {
+        if !frames.iter().any(|frame| frame.contains(function)) {
+            return Err(format!("backtrace lacks {function}: {frames:#?}"));
+        }
+    }
+    Ok(0)
+}
+
+/// Runs one case and says why it failed, if it did.
+pub fn run(case: &Case, base: &BootConfig) -> Result<usize, String> {
+    let config = BootConfig {
+        memory: case.memory.into(),
+        append: case.append.into(),
+        log: base.log.join(format!("{}.log", case.name)),
+        ..base.clone()
+    };
+    let result = crate::qemu::boot(&config).map_err(|error| error.to_string())?;
+    let verdict = if result.outcome != case.expected {
+        Err(format!(
+            "expected {:?}, got {:?}: {}",
+            case.expected,
+            result.outcome,
+            result.outcome.describe()
+        ))
+    } else {
+        (case.check)(&Context {
+            result: &result,
+            kernel: &config.kernel,
+        })
+    };
+    verdict.map_err(|reason| {
+        format!(
+            "{reason}\n--- last lines of {} ---\n{}",
+            config.log.display(),
+            crate::qemu::tail(&result.console, 30)
+        )
+    })
+}

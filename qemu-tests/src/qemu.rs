@@ -1,0 +1,183 @@
+//! One bounded QEMU boot: the command line, the console stream, the timeout,
+//! and what the exit status means.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// `isa-debug-exit` turns the kernel's value `v` into status `(v << 1) | 1`.
+pub const STATUS_KERNEL_SUCCESS: i32 = (0x10 << 1) | 1;
+pub const STATUS_KERNEL_FAILURE: i32 = (0x11 << 1) | 1;
+
+/// How to boot.
+#[derive(Clone, Debug)]
+pub struct BootConfig {
+    pub kernel: PathBuf,
+    pub memory: String,
+    pub append: String,
+    pub timeout: Duration,
+    /// Wait for gdb on :1234 before the first instruction.
+    pub gdb: bool,
+    /// Echo the console to our stdout as it arrives.
+    pub echo: bool,
+    /// Pass our stdin to the guest's serial port.
+    pub interactive: bool,
+    pub log: PathBuf,
+}
+
+/// How a boot ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The kernel reported success through `isa-debug-exit`.
+    KernelSuccess,
+    /// The kernel reported a failure (panic, fault, failed test).
+    KernelFailure,
+    /// Any other status. 0 is what a triple fault gives under `-no-reboot`.
+    OtherStatus(i32),
+    /// QEMU was killed by a signal.
+    Killed,
+    TimedOut(Duration),
+}
+
+impl Outcome {
+    pub fn describe(&self) -> String {
+        match self {
+            Outcome::KernelSuccess => "kernel reported success".into(),
+            Outcome::KernelFailure => "kernel reported failure".into(),
+            Outcome::OtherStatus(0) => {
+                "QEMU exited with status 0: the guest reset (a triple fault?)".into()
+            }
+            Outcome::OtherStatus(status) => format!("QEMU exited with unexpected status {status}"),
+            Outcome::Killed => "QEMU was killed by a signal".into(),
+            Outcome::TimedOut(limit) => format!("timed out after {} s", limit.as_secs()),
+        }
+    }
+}
+
+pub struct BootResult {
+    pub outcome: Outcome,
+    pub console: String,
+    pub elapsed: Duration,
+}
+
+/// The QEMU command line for `config`. TCG unless `ACCEL=kvm` is set.
+pub fn command(config: &BootConfig) -> Command {
+    let accel = std::env::var("ACCEL").unwrap_or_else(|_| "tcg".into());
+    let mut qemu = Command::new("qemu-system-x86_64");
+    qemu.args(["-accel", &accel, "-cpu", "max", "-m", &config.memory])
+        .arg("-kernel")
+        .arg(&config.kernel)
+        .args(["-append", &config.append])
+        .args(["-display", "none", "-serial", "stdio", "-monitor", "none"])
+        .args([
+            "-no-reboot",
+            "-device",
+            "isa-debug-exit,iobase=0xf4,iosize=0x04",
+        ]);
+    if config.gdb {
+        qemu.args(["-s", "-S"]);
+    }
+    qemu
+}
+
+/// Renders a command as a shell line, for logs and the README.
+pub fn shell_line(command: &Command) -> String {
+    let mut line = command.get_program().to_string_lossy().into_owned();
+    for arg in command.get_args() {
+        let arg = arg.to_string_lossy();
+        if arg.is_empty() || arg.contains(' ') {
+            line += &format!(" '{arg}'");
+        } else {
+            line += &format!(" {arg}");
+        }
+    }
+    line
+}
+
+/// Boots once, streaming the console to the log file (and stdout if asked),
+/// and kills QEMU at the timeout.
+pub fn boot(config: &BootConfig) -> std::io::Result<BootResult> {
+    let mut qemu = command(config);
+    qemu.stdout(Stdio::piped()).stderr(Stdio::inherit());
+    qemu.stdin(if config.interactive {
+        Stdio::inherit()
+    } else {
+        Stdio::null()
+    });
+    if let Some(dir) = config.log.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut log = File::create(&config.log)?;
+    writeln!(log, "# {}", shell_line(&qemu))?;
+    let started = Instant::now();
+    let mut child = qemu.spawn().map_err(|error| {
+        std::io::Error::new(
+            error.kind(),
+            format!("cannot start qemu-system-x86_64 ({error}); run `make deps`"),
+        )
+    })?;
+    let console = Arc::new(Mutex::new(Vec::new()));
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let reader = {
+        let console = Arc::clone(&console);
+        let echo = config.echo;
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(read @ 1..) = stdout.read(&mut buffer) {
+                let bytes = &buffer[..read];
+                let _ = log.write_all(bytes);
+                if echo {
+                    let mut out = std::io::stdout().lock();
+                    let _ = out.write_all(bytes);
+                    let _ = out.flush();
+                }
+                console
+                    .lock()
+                    .expect("console lock")
+                    .extend_from_slice(bytes);
+            }
+        })
+    };
+    let outcome = loop {
+        if let Some(status) = child.try_wait()? {
+            break match status.code() {
+                Some(STATUS_KERNEL_SUCCESS) => Outcome::KernelSuccess,
+                Some(STATUS_KERNEL_FAILURE) => Outcome::KernelFailure,
+                Some(code) => Outcome::OtherStatus(code),
+                None => Outcome::Killed,
+            };
+        }
+        if !config.gdb && started.elapsed() > config.timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            break Outcome::TimedOut(config.timeout);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let elapsed = started.elapsed();
+    let _ = reader.join();
+    let bytes = console.lock().expect("console lock").clone();
+    let console = String::from_utf8_lossy(&bytes).replace('\r', "");
+    Ok(BootResult {
+        outcome,
+        console,
+        elapsed,
+    })
+}
+
+/// The last `lines` lines of a console, for failure reports.
+pub fn tail(console: &str, lines: usize) -> String {
+    let all: Vec<&str> = console.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Where this workspace keeps its build outputs and logs.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("qemu-tests lives in the workspace")
+        .to_path_buf()
+}
