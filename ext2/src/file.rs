@@ -150,8 +150,9 @@ impl<D: BlockDevice> Ext2<D> {
 
     /// Maps `out.len()` file blocks from `first_file_block` on, allocating
     /// the holes (and any indirect blocks they need) close after the file's
-    /// previous block. Does not change `i_size`: map only blocks below the
-    /// file's size.
+    /// previous block. Does not change `i_size`: blocks at or past the end
+    /// of file are EINVAL (grow the file with `set_len` or `write_at` first),
+    /// since e2fsck counts blocks past the end as corruption.
     ///
     /// Returns how many blocks were mapped (fewer than asked if the disk
     /// filled up; ENOSPC if none). Blocks reported `newly_allocated` hold
@@ -163,6 +164,11 @@ impl<D: BlockDevice> Ext2<D> {
         out: &mut [MappedBlock],
     ) -> Result<usize, Errno> {
         let mut file = self.read_regular_inode(inode)?;
+        let blocks_in_file = file.size().div_ceil(self.block_size() as u64);
+        let end = first_file_block.checked_add(out.len() as u64);
+        if end.is_none_or(|end| end > blocks_in_file) {
+            return Err(Errno::EINVAL);
+        }
         self.begin_change()?;
         let mapped = self.allocate_range(inode, &mut file, first_file_block, out);
         self.write_inode(inode, &file)?;
@@ -233,11 +239,11 @@ impl<D: BlockDevice> Ext2<D> {
         if data.is_empty() {
             return Ok(0);
         }
-        self.begin_change()?;
         let end = offset.checked_add(data.len() as u64).ok_or(Errno::EFBIG)?;
         if end > self.max_file_size() {
             return Err(Errno::EFBIG);
         }
+        self.begin_change()?;
         let old_size = file.size();
         if offset > old_size {
             self.zero_block_tail(&file, old_size)?;
@@ -300,10 +306,10 @@ impl<D: BlockDevice> Ext2<D> {
     /// leaves a hole that reads as zeros.
     pub fn set_len(&mut self, inode: InodeNumber, new_size: u64, now: u32) -> Result<(), Errno> {
         let mut file = self.read_regular_inode(inode)?;
-        self.begin_change()?;
         if new_size > self.max_file_size() {
             return Err(Errno::EFBIG);
         }
+        self.begin_change()?;
         self.note_file_size(new_size)?;
         let old_size = file.size();
         let result = if new_size < old_size {

@@ -188,7 +188,8 @@ impl<D: BlockDevice> Ext2<D> {
     }
 
     /// Writes whole blocks starting at `first_block` in one device request.
-    /// The page cache uses this for runs found with the block map.
+    /// The page cache uses this for runs of data blocks found with the block
+    /// map; nothing stops it from overwriting metadata, so use only those.
     pub fn write_blocks(&mut self, first_block: u32, buf: &[u8]) -> Result<(), Errno> {
         if self.read_only {
             return Err(Errno::EROFS);
@@ -223,7 +224,10 @@ impl<D: BlockDevice> Ext2<D> {
 
     /// Checks a block number read from disk before it is followed.
     pub(crate) fn check_block(&self, block: u32) -> Result<u32, Errno> {
-        if block < self.superblock.first_data_block() || block >= self.superblock.blocks_count() {
+        if block == 0
+            || block < self.superblock.first_data_block()
+            || block >= self.superblock.blocks_count()
+        {
             return Err(Errno::EIO);
         }
         Ok(block)

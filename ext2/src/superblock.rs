@@ -54,7 +54,7 @@ pub enum MountError {
     UnsupportedBlockSize { log_block_size: u32 },
     /// INCOMPAT feature bits this crate does not implement (e.g. extents).
     UnsupportedIncompatFeatures(u32),
-    /// The superblock or group descriptors contradict themselves.
+    /// The superblock or group descriptors contradict themselves or the device.
     Corrupt(&'static str),
 }
 
@@ -86,7 +86,7 @@ impl fmt::Display for MountError {
                 f,
                 "ext2: refusing to mount: unknown INCOMPAT features {bits:#x} (only filetype is supported)"
             ),
-            MountError::Corrupt(what) => write!(f, "ext2: corrupt superblock: {what}"),
+            MountError::Corrupt(what) => write!(f, "ext2: corrupt file system: {what}"),
         }
     }
 }

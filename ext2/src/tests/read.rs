@@ -218,3 +218,34 @@ fn read_at_on_a_directory_is_eisdir() {
         Err(Errno::EISDIR)
     );
 }
+
+#[test]
+fn a_broken_directory_record_is_eio_not_a_panic() {
+    let scratch = Scratch::new("read-corrupt-dir");
+    scratch.add_file("file", b"x");
+    let mut fs = mount(scratch.mkfs(Mkfs::new(1024, 4096)));
+    let root_block = fs.block_of(crate::ROOT_INODE, 0).unwrap().unwrap();
+    let mut block = vec![0; 1024];
+    fs.read_blocks(root_block, &mut block).unwrap();
+    // The `..` record claims to run past the end of the block.
+    block[12 + 4..12 + 6].copy_from_slice(&2000u16.to_le_bytes());
+    fs.write_blocks(root_block, &block).unwrap();
+    assert_eq!(fs.lookup_path(b"/file"), Err(Errno::EIO));
+    assert_eq!(fs.read_dir(crate::ROOT_INODE).err(), Some(Errno::EIO));
+}
+
+#[test]
+fn a_block_pointer_past_the_disk_is_eio_not_a_panic() {
+    let scratch = Scratch::new("read-corrupt-pointer");
+    scratch.add_file("file", &pattern(20 * 1024, 1));
+    let mut disk = scratch.mkfs(Mkfs::new(1024, 4096));
+    scratch.debugfs_write(&mut disk, "sif /file block[0] 99999");
+    scratch.debugfs_write(&mut disk, "sif /file block[IND] 88888");
+    let mut fs = mount(disk);
+    let file = fs.lookup_path(b"/file").unwrap();
+    let mut buf = [0; 16];
+    assert_eq!(fs.read_at(file, 0, &mut buf), Err(Errno::EIO));
+    assert_eq!(fs.read_at(file, 13 * 1024, &mut buf), Err(Errno::EIO));
+    assert_eq!(fs.block_of(file, 0), Err(Errno::EIO));
+    assert_eq!(fs.set_len(file, 0, super::support::now()), Err(Errno::EIO));
+}

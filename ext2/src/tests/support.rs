@@ -224,6 +224,22 @@ impl Scratch {
         output.stdout
     }
 
+    /// Runs one debugfs request that changes the image (`debugfs -w`).
+    pub fn debugfs_write(&self, disk: &mut MemoryDisk, request: &str) {
+        self.store(disk);
+        let output = run(Command::new(tool("debugfs"))
+            .arg("-w")
+            .arg("-R")
+            .arg(request)
+            .arg(self.image()));
+        assert!(
+            output.status.success(),
+            "debugfs -w failed: {}",
+            output_text(&output)
+        );
+        disk.bytes = fs::read(self.image()).unwrap();
+    }
+
     /// `debugfs -R 'cat PATH'`: the file's bytes as e2fsprogs reads them.
     pub fn debugfs_cat(&self, disk: &MemoryDisk, path: &str) -> Vec<u8> {
         self.debugfs(disk, &format!("cat {path}"))

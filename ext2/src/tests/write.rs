@@ -259,3 +259,22 @@ fn write_at_on_a_directory_is_eisdir() {
     assert_eq!(fs.write_at(ROOT_INODE, 0, b"x", now()), Err(Errno::EISDIR));
     assert_eq!(fs.set_len(ROOT_INODE, 0, now()), Err(Errno::EISDIR));
 }
+
+#[test]
+fn mapping_with_allocation_past_the_end_of_file_is_einval() {
+    let scratch = Scratch::new("write-map-eof");
+    let mut fs = mount(scratch.mkfs(Mkfs::new(1024, 4096)));
+    let file = fs.create(ROOT_INODE, b"short", 0o644, now()).unwrap();
+    fs.set_len(file, 5000, now()).unwrap();
+    let mut page = [MappedBlock::default(); 4];
+    assert_eq!(
+        fs.map_blocks_allocating(file, 4, &mut page),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(fs.map_blocks_allocating(file, 4, &mut page[..1]), Ok(1));
+    assert!(page[0].newly_allocated);
+    fs.write_blocks(page[0].disk_block, &[b'z'; 1024]).unwrap();
+    let mut expected = vec![0; 5000];
+    expected[4096..].fill(b'z');
+    unmount_and_check(&scratch, fs, "/short", &expected);
+}
