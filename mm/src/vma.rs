@@ -404,7 +404,9 @@ impl VmaTree {
 
 fn assert_page_range(range: Range<u64>) {
     assert!(
-        range.start % PAGE_SIZE == 0 && range.end % PAGE_SIZE == 0 && range.start <= range.end,
+        range.start.is_multiple_of(PAGE_SIZE)
+            && range.end.is_multiple_of(PAGE_SIZE)
+            && range.start <= range.end,
         "{range:#x?} is not a page-aligned range"
     );
 }
@@ -439,8 +441,8 @@ mod tests {
         Vma { start, end, attrs }
     }
 
-    fn ranges(tree: &VmaTree) -> Vec<Range<u64>> {
-        tree.iter().map(Vma::range).collect()
+    fn ranges(tree: &VmaTree) -> Vec<(u64, u64)> {
+        tree.iter().map(|vma| (vma.start, vma.end)).collect()
     }
 
     const RW: Protection = Protection::READ.union(Protection::WRITE);
@@ -463,7 +465,7 @@ mod tests {
             .unwrap();
         let overlapping = vma(0x3000, 0x5000, attrs(Protection::READ, Backing::Anonymous));
         assert_eq!(tree.insert(overlapping), Err(Overlap));
-        assert_eq!(ranges(&tree), [0x2000..0x4000]);
+        assert_eq!(ranges(&tree), [(0x2000, 0x4000)]);
     }
 
     #[test]
@@ -475,7 +477,7 @@ mod tests {
             .unwrap();
         tree.insert(vma(0x4000, 0x6000, attrs(RW, Backing::Anonymous)))
             .unwrap();
-        assert_eq!(ranges(&tree), [0x2000..0x8000]);
+        assert_eq!(ranges(&tree), [(0x2000, 0x8000)]);
     }
 
     #[test]
@@ -496,7 +498,7 @@ mod tests {
         tree.insert(vma(0x14000, 0x15000, at(2, 7))).unwrap();
         assert_eq!(
             ranges(&tree),
-            [0x10000..0x12000, 0x12000..0x13000, 0x13000..0x15000]
+            [(0x10000, 0x12000), (0x12000, 0x13000), (0x13000, 0x15000)]
         );
     }
 
@@ -512,7 +514,7 @@ mod tests {
         tree.update_range(0x14000..0x15000, |a| a.protection = Protection::READ);
         assert_eq!(
             ranges(&tree),
-            [0x10000..0x14000, 0x14000..0x15000, 0x15000..0x20000]
+            [(0x10000, 0x14000), (0x14000, 0x15000), (0x15000, 0x20000)]
         );
         assert_eq!(
             tree.find(0x15000)
@@ -522,7 +524,7 @@ mod tests {
             Some((7, 16))
         );
         tree.update_range(0x14000..0x15000, |a| a.protection = RW);
-        assert_eq!(ranges(&tree), [0x10000..0x20000]);
+        assert_eq!(ranges(&tree), [(0x10000, 0x20000)]);
     }
 
     #[test]
@@ -538,10 +540,13 @@ mod tests {
         .unwrap();
         let removed = tree.remove_range(0x1f000..0x31000);
         assert_eq!(
-            removed.iter().map(Vma::range).collect::<Vec<_>>(),
-            [0x1f000..0x20000, 0x30000..0x31000]
+            removed
+                .iter()
+                .map(|vma| (vma.start, vma.end))
+                .collect::<Vec<_>>(),
+            [(0x1f000, 0x20000), (0x30000, 0x31000)]
         );
-        assert_eq!(ranges(&tree), [0x10000..0x1f000, 0x31000..0x40000]);
+        assert_eq!(ranges(&tree), [(0x10000, 0x1f000), (0x31000, 0x40000)]);
         assert_eq!(tree.len(), 2);
     }
 

@@ -562,8 +562,8 @@ fn reject_huge_leaf(entry: u64, level: Level, addr: u64) {
 
 fn check_range(range: Range<u64>) {
     assert!(
-        range.start % PAGE_SIZE == 0
-            && range.end % PAGE_SIZE == 0
+        range.start.is_multiple_of(PAGE_SIZE)
+            && range.end.is_multiple_of(PAGE_SIZE)
             && range.start <= range.end
             && range.end <= LOWER_HALF_END,
         "{range:#x?} is not a page-aligned user range"

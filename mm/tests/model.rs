@@ -170,6 +170,9 @@ struct PteState {
     dirty: bool,
 }
 
+/// A page an msync plan writes back: file id, file page, virtual page.
+type WrittenPage = (u64, u64, u64);
+
 /// An unmapped page as the tests compare it: page, dirty, written-back file page.
 type Unmapped = (u64, bool, Option<(u64, u64)>);
 
@@ -311,13 +314,8 @@ impl Model {
         Ok(())
     }
 
-    /// The result and the (file, file page, virtual page) triples written back.
-    fn msync(
-        &self,
-        start: u64,
-        pages: u64,
-        flags: u32,
-    ) -> (Result<(), Errno>, Vec<(u64, u64, u64)>) {
+    /// The result and the pages written back.
+    fn msync(&self, start: u64, pages: u64, flags: u32) -> (Result<(), Errno>, Vec<WrittenPage>) {
         let mut written = Vec::new();
         let mut hole = false;
         for n in 0..pages {

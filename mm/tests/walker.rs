@@ -79,7 +79,7 @@ fn sparse_pages(rng: &mut Rng) -> (BTreeSet<u64>, BTreeSet<u64>) {
     let dirty = mapped
         .iter()
         .copied()
-        .filter(|_| rng.next() % 3 == 0)
+        .filter(|_| rng.next().is_multiple_of(3))
         .collect();
     (mapped, dirty)
 }

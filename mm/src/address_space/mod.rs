@@ -150,5 +150,5 @@ fn page_align_up(len: u64) -> Option<u64> {
 }
 
 fn is_page_aligned(addr: u64) -> bool {
-    addr % PAGE_SIZE == 0
+    addr.is_multiple_of(PAGE_SIZE)
 }
