@@ -15,7 +15,7 @@ use core::fmt;
 use core::ops::Range;
 
 use bitflags::bitflags;
-use intrusive_collections::Bound::Included;
+use intrusive_collections::Bound::{Excluded, Included};
 use intrusive_collections::{KeyAdapter, RBTree, RBTreeLink, intrusive_adapter};
 
 use crate::frame::PAGE_SIZE;
@@ -258,6 +258,16 @@ impl VmaTree {
             Some(&node.vma)
         })
         .take_while(move |vma| vma.start < range.end)
+    }
+
+    /// The VMAs that start below `addr`, highest first.
+    pub fn starting_below(&self, addr: u64) -> impl Iterator<Item = &Vma> {
+        let mut cursor = self.tree.upper_bound(Excluded(&addr));
+        core::iter::from_fn(move || {
+            let node = cursor.get()?;
+            cursor.move_prev();
+            Some(&node.vma)
+        })
     }
 
     /// The first VMA that ends above `addr` (Linux's `find_vma`).

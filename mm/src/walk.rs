@@ -212,17 +212,6 @@ impl TlbFlush {
         }
     }
 
-    /// Takes on the pages of `other`, so that one invalidation covers both.
-    pub fn absorb(&mut self, other: TlbFlush) {
-        if other.whole_tlb {
-            self.pages = Vec::new();
-            self.whole_tlb = true;
-        }
-        for page in other.pages {
-            self.add(page);
-        }
-    }
-
     /// Nothing needs invalidating.
     pub fn is_empty(&self) -> bool {
         self.pages.is_empty() && !self.whole_tlb

@@ -539,3 +539,43 @@ proptest! {
         prop_assert_eq!(process.frames.free_count(), free_at_start, "page tables leaked");
     }
 }
+
+/// Arguments anywhere in the 64-bit range, biased towards the edges.
+fn any_addr() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        any::<u64>(),
+        Just(0),
+        Just(USER_END - PAGE),
+        Just(USER_END),
+        Just(u64::MAX - PAGE + 1),
+        (0..WINDOW_PAGES).prop_map(addr),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Whatever user space passes, the calls answer with an errno their man
+    /// pages list (never a panic) and the VMA tree stays valid.
+    #[test]
+    fn extreme_arguments_get_errnos_not_panics(
+        addr in any_addr(),
+        len in any_addr(),
+        bits in any::<u32>(),
+    ) {
+        let mut process = Process::with_layout(LAYOUT);
+        process.map_shared_file(WINDOW, 4 * PAGE, 1, 0);
+        let flags = (bits & !MAP_ANONYMOUS) | MAP_ANONYMOUS;
+        let mmap = process.mmap(addr, len, bits, flags, None, 0).err();
+        prop_assert!(mmap.is_none_or(|e| [Errno::EINVAL, Errno::ENOMEM, Errno::EEXIST, Errno::EPERM].contains(&e)), "mmap: {:?}", mmap);
+        let munmap = process.munmap(addr, len).err();
+        prop_assert!(munmap.is_none_or(|e| e == Errno::EINVAL), "munmap: {:?}", munmap);
+        let mprotect = process.mprotect(addr, len, bits).err();
+        prop_assert!(mprotect.is_none_or(|e| [Errno::EINVAL, Errno::ENOMEM, Errno::EACCES].contains(&e)), "mprotect: {:?}", mprotect);
+        let mlock = process.space.mlock(addr, len).err();
+        prop_assert!(mlock.is_none_or(|e| [Errno::EINVAL, Errno::ENOMEM].contains(&e)), "mlock: {:?}", mlock);
+        let msync = process.space.msync(addr, len, bits).result.err();
+        prop_assert!(msync.is_none_or(|e| [Errno::EINVAL, Errno::ENOMEM, Errno::EBUSY].contains(&e)), "msync: {:?}", msync);
+        process.space.vmas().check_invariants();
+    }
+}

@@ -188,8 +188,7 @@ impl AddressSpace {
     fn top_down_gap(&self, len: u64) -> Option<u64> {
         let floor = USER_START;
         let mut gap_end = self.layout.mmap_base;
-        let below_base: alloc::vec::Vec<&Vma> = self.vmas.overlapping(floor..gap_end).collect();
-        for vma in below_base.into_iter().rev() {
+        for vma in self.vmas.starting_below(gap_end) {
             if gap_end >= vma.end && gap_end - vma.end >= len {
                 return Some(gap_end - len);
             }
