@@ -7,6 +7,7 @@
 //! lock themselves: the kernel serialises calls on one address space (its
 //! `mmap_lock`).
 
+mod fault;
 mod lock;
 mod map;
 mod msync;
@@ -18,6 +19,7 @@ use crate::frame::{FrameAlloc, PAGE_SIZE, PhysAccess, PhysAddr};
 use crate::vma::{FileRef, Vma, VmaTree};
 use crate::walk::{PageTableWalker, TlbInvalidate, UnmappedLeaf};
 
+pub use fault::{FaultAccess, FaultResolution, PageSource, SegmentationFault};
 pub use map::{FileMapping, MmapRequest};
 pub use msync::{MsyncPlan, SyncRange};
 

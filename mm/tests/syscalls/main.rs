@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod fault;
 mod mlock;
 mod mmap;
 mod mprotect;

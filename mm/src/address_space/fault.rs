@@ -1,0 +1,138 @@
+//! What a page fault in user space means: which page to map with which
+//! permissions, or which signal the process gets. The kernel carries the
+//! answer out (it owns the frames and the page cache); the rules live here.
+//!
+//! Linux x86_64 semantics: an access outside every VMA, or one the VMA's
+//! protection forbids, is SIGSEGV. Any of read, write or exec permission makes
+//! a page readable (x86 cannot map write- or exec-only pages). Private file
+//! pages are copy-on-write: a read fault maps the file's page without write
+//! permission, and a later write to it asks for a private copy. Private
+//! anonymous pages start as fresh zeroed frames. Whether a file page lies
+//! beyond the end of the file (SIGBUS) only the kernel knows.
+
+use super::{AddressSpace, FilePage};
+use crate::frame::PAGE_SIZE;
+use crate::vma::{Backing, Protection, Sharing, Vma};
+use crate::walk::PagePermissions;
+
+/// The kind of access that faulted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultAccess {
+    Read,
+    Write,
+    Execute,
+}
+
+/// The shared page a mapping's page comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PageSource {
+    /// A page of a file, in the page cache.
+    File(FilePage),
+    /// A page of a shared anonymous object (`MAP_SHARED | MAP_ANONYMOUS`).
+    SharedAnonymous { object: u64, index: u64 },
+}
+
+/// What the kernel must map at `page` to resolve a fault.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FaultResolution {
+    /// A fresh zero-filled frame owned by this mapping alone.
+    ZeroFilled {
+        page: u64,
+        permissions: PagePermissions,
+    },
+    /// The shared page itself: stores through the mapping land in it (with
+    /// `permissions.writable`).
+    SharedPage {
+        page: u64,
+        source: PageSource,
+        permissions: PagePermissions,
+    },
+    /// For a write, a private copy of the file page; for a read or execute,
+    /// the file page itself mapped without write permission until the first
+    /// write (copy-on-write).
+    PrivateFilePage {
+        page: u64,
+        source: FilePage,
+        permissions: PagePermissions,
+    },
+    /// The page is mapped read-only but the VMA allows writing: replace it
+    /// with a private copy of its current contents (copy-on-write).
+    CopyOnWrite {
+        page: u64,
+        permissions: PagePermissions,
+    },
+}
+
+/// The fault cannot be resolved: the process gets SIGSEGV.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SegmentationFault;
+
+impl AddressSpace {
+    /// Decides how to resolve a fault at `addr`. `present` says whether the
+    /// page-table entry was present (a protection fault) or not.
+    pub fn resolve_fault(
+        &self,
+        addr: u64,
+        access: FaultAccess,
+        present: bool,
+    ) -> Result<FaultResolution, SegmentationFault> {
+        let vma = self.find_vma(addr).ok_or(SegmentationFault)?;
+        if !allows(vma, access) {
+            return Err(SegmentationFault);
+        }
+        let page = addr & !(PAGE_SIZE - 1);
+        let full = vma.page_permissions();
+        let read_only = PagePermissions {
+            writable: false,
+            ..full
+        };
+        let source = match &vma.attrs.backing {
+            Backing::Anonymous => None,
+            Backing::SharedAnonymous {
+                object,
+                page_offset,
+            } => Some(PageSource::SharedAnonymous {
+                object: *object,
+                index: page_offset + (page - vma.start) / PAGE_SIZE,
+            }),
+            Backing::File { .. } => vma
+                .file_page(page)
+                .map(|(file, index)| PageSource::File(FilePage { file, index })),
+        };
+        Ok(match (vma.attrs.sharing, source, present) {
+            (Sharing::Shared, Some(source), _) => FaultResolution::SharedPage {
+                page,
+                source,
+                permissions: full,
+            },
+            // Present and allowed, so only a write to a copy-on-write page faults.
+            (_, _, true) => FaultResolution::CopyOnWrite {
+                page,
+                permissions: full,
+            },
+            (_, Some(PageSource::File(source)), false) => FaultResolution::PrivateFilePage {
+                page,
+                source,
+                permissions: if access == FaultAccess::Write {
+                    full
+                } else {
+                    read_only
+                },
+            },
+            (_, _, false) => FaultResolution::ZeroFilled {
+                page,
+                permissions: full,
+            },
+        })
+    }
+}
+
+/// Whether the VMA's protection permits `access` (x86: any permission reads).
+fn allows(vma: &Vma, access: FaultAccess) -> bool {
+    let protection = vma.attrs.protection;
+    match access {
+        FaultAccess::Read => !protection.is_empty(),
+        FaultAccess::Write => protection.contains(Protection::WRITE),
+        FaultAccess::Execute => protection.contains(Protection::EXEC),
+    }
+}
