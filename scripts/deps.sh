@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-none; then
+if ! rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-none \
+    || ! rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
     echo "deps: installing the Rust toolchain pinned in rust-toolchain.toml"
     rustup toolchain install
 fi
