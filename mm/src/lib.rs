@@ -10,6 +10,8 @@
 //! - [`vma`]: the tree of mapped ranges.
 //! - [`address_space`]: mmap, munmap, mprotect, mlock and msync with Linux
 //!   semantics; msync answers with a plan the kernel carries out.
+//! - [`page_cache`]: page states, write-back transitions, the reverse map
+//!   and the planning of device requests for the page cache.
 //! - [`walk`]: the page-table walker (dirty scan, D-bit clearing with TLB
 //!   flush tokens, unmap, protection changes, mapping pages).
 #![no_std]
@@ -20,6 +22,7 @@ pub mod address_space;
 #[cfg(feature = "emulated")]
 pub mod emulated;
 pub mod frame;
+pub mod page_cache;
 pub mod phys_ranges;
 pub mod vma;
 pub mod walk;
