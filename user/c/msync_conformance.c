@@ -1,0 +1,846 @@
+/*
+ * msync_conformance: msync(2) checked sentence by sentence.
+ *
+ * Usage: msync_conformance [DIR]
+ *
+ * DIR (default "/", the ext2 root on our kernel) is where the test files are
+ * created; on a Linux host pass a temporary directory. Each case is named
+ * after the rule it pins and prints one line,
+ *
+ *     PASS name -- source
+ *     FAIL name: expected X got Y -- source
+ *
+ * where the source is the man-page sentence (msync(2), or the system
+ * programming text quoted as "LSP") or "Linux behaviour: ..." for what the
+ * man page leaves open and Linux 6.x does. The run ends with
+ * "N passed, N failed"; the exit status is 0 only if no case failed.
+ *
+ * Reading a file back with pread goes through the page cache, on Linux as on
+ * our kernel, so these cases show that data reaches the file; that it
+ * reaches the disk is checked from the host by durability.c and debugfs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "pattern.h"
+
+/* The seed of what a test file holds when it is created (see pattern.h). */
+#define SEED_INITIAL 1
+/* Seeds of the data the cases store later. */
+#define SEED_STORE 2
+#define SEED_WRITE 3
+
+static const char *test_dir = "/";
+static size_t page;
+
+/* The files and mappings a case made, released by cleanup() after every case. */
+static struct {
+	int fd;
+	char path[256];
+} files[4];
+static int file_count;
+static struct {
+	void *addr;
+	size_t len;
+} maps[8];
+static int map_count;
+
+/*
+ * Creates DIR/msync-TAG.dat holding `size` bytes of the SEED_INITIAL pattern,
+ * written with write(). Returns the file opened read-write, or -1.
+ */
+static int new_file(const char *tag, size_t size)
+{
+	unsigned char chunk[4096];
+	int fd;
+
+	if (file_count == (int)(sizeof files / sizeof files[0]))
+		return fail("setup: too many files in one case");
+	snprintf(files[file_count].path, sizeof files[file_count].path, "%s/msync-%s.dat",
+		 test_dir, tag);
+	fd = open(files[file_count].path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return fail("setup: open %s: expected a file got %s", files[file_count].path,
+			    errno_name(errno));
+	files[file_count++].fd = fd;
+	for (size_t done = 0; done < size; done += sizeof chunk) {
+		size_t n = size - done < sizeof chunk ? size - done : sizeof chunk;
+
+		pattern_fill(chunk, done, n, SEED_INITIAL);
+		if (write(fd, chunk, n) != (ssize_t)n)
+			return fail("setup: write: expected %zu bytes got %s", n, errno_name(errno));
+	}
+	return fd;
+}
+
+/* mmap of `fd` (or -1 for an anonymous mapping); returns NULL on failure. */
+static unsigned char *map(size_t len, int prot, int flags, int fd, off_t offset)
+{
+	void *addr;
+
+	if (map_count == (int)(sizeof maps / sizeof maps[0])) {
+		fail("setup: too many mappings in one case");
+		return NULL;
+	}
+	addr = mmap(NULL, len, prot, flags, fd, offset);
+	if (addr == MAP_FAILED) {
+		fail("setup: mmap: expected a mapping got %s", errno_name(errno));
+		return NULL;
+	}
+	maps[map_count].addr = addr;
+	maps[map_count++].len = len;
+	return addr;
+}
+
+/* A read-write MAP_SHARED mapping of the first `len` bytes of `fd`. */
+static unsigned char *map_shared(int fd, size_t len)
+{
+	return map(len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+}
+
+/* Unmaps everything the case mapped, closes and removes its files. */
+static void cleanup(void)
+{
+	while (map_count > 0) {
+		map_count--;
+		munmap(maps[map_count].addr, maps[map_count].len);
+	}
+	while (file_count > 0) {
+		file_count--;
+		close(files[file_count].fd);
+		unlink(files[file_count].path);
+	}
+}
+
+/* Checks that `bytes` hold the pattern of file range [offset, offset + len) for `seed`. */
+static int compare_pattern(const char *where, const unsigned char *bytes, size_t offset,
+			   size_t len, unsigned seed)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char want = pattern_byte(seed, offset + i);
+
+		if (bytes[i] != want)
+			return fail("%s at file offset %zu: expected 0x%02x (seed %u) got 0x%02x",
+				    where, offset + i, want, seed, bytes[i]);
+	}
+	return 0;
+}
+
+/* Reads the file range back with pread and checks that it holds the pattern of `seed`. */
+static int expect_file(int fd, size_t offset, size_t len, unsigned seed)
+{
+	unsigned char chunk[4096];
+
+	for (size_t done = 0; done < len; done += sizeof chunk) {
+		size_t n = len - done < sizeof chunk ? len - done : sizeof chunk;
+		ssize_t got = pread(fd, chunk, n, offset + done);
+
+		if (got != (ssize_t)n)
+			return fail("pread at %zu: expected %zu bytes got %zd (%s)", offset + done,
+				    n, got, errno_name(errno));
+		if (compare_pattern("pread", chunk, offset + done, n, seed))
+			return -1;
+	}
+	return 0;
+}
+
+/* Stores the pattern of `seed` for file range [offset, offset + len) at `addr`. */
+static void store(unsigned char *addr, size_t offset, size_t len, unsigned seed)
+{
+	pattern_fill(addr, offset, len, seed);
+}
+
+/* mlock, raising a low RLIMIT_MEMLOCK soft limit once if the first try fails. */
+static int lock(void *addr, size_t len)
+{
+	struct rlimit limit;
+
+	if (mlock(addr, len) == 0)
+		return 0;
+	if ((errno == EPERM || errno == ENOMEM) && getrlimit(RLIMIT_MEMLOCK, &limit) == 0) {
+		limit.rlim_cur = limit.rlim_max;
+		if (setrlimit(RLIMIT_MEMLOCK, &limit) == 0 && mlock(addr, len) == 0)
+			return 0;
+	}
+	return fail("setup: mlock: expected 0 got %s (RLIMIT_MEMLOCK too low to lock %zu bytes?)",
+		    errno_name(errno), len);
+}
+
+/* --- EINVAL ---------------------------------------------------------------------------- */
+
+static int msync_unknown_flag_bit_is_einval(void)
+{
+	static const int bad[] = { 8, MS_SYNC | 8, MS_ASYNC | 0x10, 0x100, INT32_MIN };
+	int fd = new_file("flags", page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, page);
+
+	if (!p)
+		return -1;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char what[48];
+
+		snprintf(what, sizeof what, "msync(flags=%#x)", (unsigned)bad[i]);
+		if (expect_result(what, msync(p, page, bad[i]), EINVAL))
+			return -1;
+	}
+	return 0;
+}
+
+static int msync_sync_and_async_together_is_einval(void)
+{
+	int fd = new_file("both", page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, page);
+
+	if (!p)
+		return -1;
+	if (expect_result("msync(MS_SYNC|MS_ASYNC)", msync(p, page, MS_SYNC | MS_ASYNC), EINVAL))
+		return -1;
+	return expect_result("msync(MS_SYNC|MS_ASYNC|MS_INVALIDATE)",
+			     msync(p, page, MS_SYNC | MS_ASYNC | MS_INVALIDATE), EINVAL);
+}
+
+static int msync_unaligned_addr_is_einval(void)
+{
+	int fd = new_file("unaligned", 2 * page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, 2 * page);
+
+	if (!p)
+		return -1;
+	if (expect_result("msync(addr+1)", msync(p + 1, page, MS_SYNC), EINVAL))
+		return -1;
+	return expect_result("msync(addr+page/2)", msync(p + page / 2, page, MS_ASYNC), EINVAL);
+}
+
+static int msync_einval_is_checked_before_the_range(void)
+{
+	unsigned char *p = map(page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (!p)
+		return -1;
+	if (munmap(p, page))
+		return fail("setup: munmap: expected 0 got %s", errno_name(errno));
+	if (expect_result("msync(unmapped addr+1)", msync(p + 1, page, MS_SYNC), EINVAL))
+		return -1;
+	if (expect_result("msync(unmapped, flags=8)", msync(p, page, 8), EINVAL))
+		return -1;
+	return expect_result("msync(len=0, MS_SYNC|MS_ASYNC)", msync(p, 0, MS_SYNC | MS_ASYNC),
+			     EINVAL);
+}
+
+/* --- flags that are accepted ----------------------------------------------------------- */
+
+static int msync_flags_zero_is_accepted(void)
+{
+	int fd = new_file("flags0", page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, page);
+
+	if (!p)
+		return -1;
+	store(p, 0, page, SEED_STORE);
+	if (expect_result("msync(flags=0)", msync(p, page, 0), 0))
+		return -1;
+	return expect_file(fd, 0, page, SEED_STORE);
+}
+
+static int msync_invalidate_alone_is_accepted(void)
+{
+	int fd = new_file("inval", page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, page);
+
+	if (!p)
+		return -1;
+	store(p, 0, page, SEED_STORE);
+	if (expect_result("msync(MS_INVALIDATE)", msync(p, page, MS_INVALIDATE), 0))
+		return -1;
+	if (expect_result("msync(MS_SYNC|MS_INVALIDATE)", msync(p, page, MS_SYNC | MS_INVALIDATE), 0))
+		return -1;
+	if (expect_result("msync(MS_ASYNC|MS_INVALIDATE)",
+			  msync(p, page, MS_ASYNC | MS_INVALIDATE), 0))
+		return -1;
+	return expect_file(fd, 0, page, SEED_STORE);
+}
+
+/* --- length ---------------------------------------------------------------------------- */
+
+static int msync_len_zero_returns_0(void)
+{
+	int fd = new_file("len0", page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, page);
+	unsigned char *gone = map(page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (!p || !gone)
+		return -1;
+	if (munmap(gone, page))
+		return fail("setup: munmap: expected 0 got %s", errno_name(errno));
+	if (expect_result("msync(mapped, len=0)", msync(p, 0, MS_SYNC), 0))
+		return -1;
+	return expect_result("msync(unmapped, len=0)", msync(gone, 0, MS_SYNC), 0);
+}
+
+static int msync_len_is_rounded_up_to_whole_pages(void)
+{
+	int fd = new_file("roundup", 2 * page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, 2 * page);
+
+	if (!p)
+		return -1;
+	/* Unmap our own second page: the page after a fresh mapping may be someone else's. */
+	if (munmap(p + page, page))
+		return fail("setup: munmap of the page after: expected 0 got %s",
+			    errno_name(errno));
+	store(p, 0, page, SEED_STORE);
+	if (expect_result("msync(len=1)", msync(p, 1, MS_SYNC), 0))
+		return -1;
+	if (expect_file(fd, 0, page, SEED_STORE))
+		return -1;
+	if (expect_result("msync(len=page-1)", msync(p, page - 1, MS_SYNC), 0))
+		return -1;
+	return expect_result("msync(len=page+1, reaching the unmapped next page)",
+			     msync(p, page + 1, MS_SYNC), ENOMEM);
+}
+
+static int msync_addr_plus_len_wrapping_is_enomem(void)
+{
+	int fd = new_file("wrap", page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, page);
+	size_t len;
+
+	if (!p)
+		return -1;
+	/* A page-aligned length that carries addr + len past the top of the address space. */
+	len = SIZE_MAX - (uintptr_t)p + 1 + page;
+	return expect_result("msync(addr, len past 2^64)", msync(p, len, MS_SYNC), ENOMEM);
+}
+
+static int msync_len_rounding_past_2_64_returns_0(void)
+{
+	int fd = new_file("roundwrap", page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, page);
+
+	if (!p)
+		return -1;
+	return expect_result("msync(addr, SIZE_MAX)", msync(p, SIZE_MAX, MS_SYNC), 0);
+}
+
+/* --- ENOMEM ---------------------------------------------------------------------------- */
+
+static int msync_unmapped_range_is_enomem(void)
+{
+	unsigned char *p = map(2 * page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (!p)
+		return -1;
+	if (munmap(p, 2 * page))
+		return fail("setup: munmap: expected 0 got %s", errno_name(errno));
+	if (expect_result("msync(MS_SYNC)", msync(p, 2 * page, MS_SYNC), ENOMEM))
+		return -1;
+	if (expect_result("msync(MS_ASYNC)", msync(p, 2 * page, MS_ASYNC), ENOMEM))
+		return -1;
+	return expect_result("msync(flags=0)", msync(p, 2 * page, 0), ENOMEM);
+}
+
+/* Maps 3 pages of a new file, stores SEED_STORE in pages 0 and 2 and unmaps page 1. */
+static unsigned char *map_with_hole(const char *tag, int *fd)
+{
+	unsigned char *p;
+
+	*fd = new_file(tag, 3 * page);
+	p = *fd < 0 ? NULL : map_shared(*fd, 3 * page);
+	if (!p)
+		return NULL;
+	store(p, 0, page, SEED_STORE);
+	store(p + 2 * page, 2 * page, page, SEED_STORE);
+	if (munmap(p + page, page)) {
+		fail("setup: munmap of the middle page: expected 0 got %s", errno_name(errno));
+		return NULL;
+	}
+	return p;
+}
+
+static int msync_sync_over_a_hole_is_enomem_and_syncs_both_sides(void)
+{
+	int fd;
+	unsigned char *p = map_with_hole("hole-sync", &fd);
+
+	if (!p)
+		return -1;
+	if (expect_result("msync(3 pages, MS_SYNC)", msync(p, 3 * page, MS_SYNC), ENOMEM))
+		return -1;
+	if (expect_file(fd, 0, page, SEED_STORE) || expect_file(fd, page, page, SEED_INITIAL))
+		return -1;
+	return expect_file(fd, 2 * page, page, SEED_STORE);
+}
+
+static int msync_async_over_a_hole_is_enomem(void)
+{
+	int fd;
+	unsigned char *p = map_with_hole("hole-async", &fd);
+
+	if (!p)
+		return -1;
+	if (expect_result("msync(3 pages, MS_ASYNC)", msync(p, 3 * page, MS_ASYNC), ENOMEM))
+		return -1;
+	if (expect_result("fsync", fsync(fd), 0))
+		return -1;
+	if (expect_file(fd, 0, page, SEED_STORE) || expect_file(fd, page, page, SEED_INITIAL))
+		return -1;
+	return expect_file(fd, 2 * page, page, SEED_STORE);
+}
+
+static int msync_range_starting_in_a_hole_is_enomem(void)
+{
+	int fd;
+	unsigned char *p = map_with_hole("hole-start", &fd);
+
+	if (!p)
+		return -1;
+	if (expect_result("msync(hole and page 2, MS_SYNC)", msync(p + page, 2 * page, MS_SYNC),
+			  ENOMEM))
+		return -1;
+	return expect_file(fd, 2 * page, page, SEED_STORE);
+}
+
+static int msync_after_partial_munmap_is_enomem(void)
+{
+	int fd = new_file("partial", 4 * page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, 4 * page);
+
+	if (!p)
+		return -1;
+	store(p, 0, 4 * page, SEED_STORE);
+	if (munmap(p + 2 * page, 2 * page))
+		return fail("setup: munmap of the last 2 pages: expected 0 got %s",
+			    errno_name(errno));
+	if (expect_result("msync(original 4 pages, MS_SYNC)", msync(p, 4 * page, MS_SYNC), ENOMEM))
+		return -1;
+	if (expect_result("msync(remaining 2 pages, MS_SYNC)", msync(p, 2 * page, MS_SYNC), 0))
+		return -1;
+	return expect_file(fd, 0, 2 * page, SEED_STORE);
+}
+
+/* --- EBUSY ----------------------------------------------------------------------------- */
+
+static int msync_invalidate_on_locked_mapping_is_ebusy(void)
+{
+	int fd = new_file("locked", 2 * page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, 2 * page);
+
+	if (!p || lock(p, 2 * page))
+		return -1;
+	store(p, 0, 2 * page, SEED_STORE);
+	if (expect_result("msync(MS_SYNC|MS_INVALIDATE)", msync(p, 2 * page, MS_SYNC | MS_INVALIDATE),
+			  EBUSY))
+		return -1;
+	if (expect_result("msync(MS_ASYNC|MS_INVALIDATE)",
+			  msync(p, 2 * page, MS_ASYNC | MS_INVALIDATE), EBUSY))
+		return -1;
+	if (expect_result("msync(MS_INVALIDATE)", msync(p, 2 * page, MS_INVALIDATE), EBUSY))
+		return -1;
+	if (expect_result("munlock", munlock(p, 2 * page), 0))
+		return -1;
+	if (expect_result("msync(MS_SYNC|MS_INVALIDATE) after munlock",
+			  msync(p, 2 * page, MS_SYNC | MS_INVALIDATE), 0))
+		return -1;
+	return expect_file(fd, 0, 2 * page, SEED_STORE);
+}
+
+static int msync_without_invalidate_on_locked_mapping_returns_0(void)
+{
+	int fd = new_file("locked-sync", page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, page);
+
+	if (!p || lock(p, page))
+		return -1;
+	store(p, 0, page, SEED_STORE);
+	if (expect_result("msync(MS_SYNC)", msync(p, page, MS_SYNC), 0))
+		return -1;
+	if (expect_result("msync(MS_ASYNC)", msync(p, page, MS_ASYNC), 0))
+		return -1;
+	return expect_file(fd, 0, page, SEED_STORE);
+}
+
+static int msync_invalidate_beside_a_locked_page_returns_0(void)
+{
+	int fd = new_file("locked-part", 3 * page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, 3 * page);
+
+	if (!p || lock(p + 2 * page, page))
+		return -1;
+	if (expect_result("msync(pages 0-1, MS_SYNC|MS_INVALIDATE)",
+			  msync(p, 2 * page, MS_SYNC | MS_INVALIDATE), 0))
+		return -1;
+	return expect_result("msync(pages 0-2, MS_SYNC|MS_INVALIDATE)",
+			     msync(p, 3 * page, MS_SYNC | MS_INVALIDATE), EBUSY);
+}
+
+static int msync_ebusy_wins_over_a_hole(void)
+{
+	int fd;
+	unsigned char *p = map_with_hole("locked-hole", &fd);
+
+	if (!p || lock(p + 2 * page, page))
+		return -1;
+	return expect_result("msync(page 0, hole, locked page 2, MS_SYNC|MS_INVALIDATE)",
+			     msync(p, 3 * page, MS_SYNC | MS_INVALIDATE), EBUSY);
+}
+
+/* --- kinds of mappings ----------------------------------------------------------------- */
+
+static int msync_private_mapping_returns_0_and_file_is_unchanged(void)
+{
+	int fd = new_file("private", 2 * page);
+	unsigned char *p = fd < 0 ? NULL : map(2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+
+	if (!p)
+		return -1;
+	store(p, 0, 2 * page, SEED_STORE);
+	if (expect_result("msync(MS_SYNC)", msync(p, 2 * page, MS_SYNC), 0))
+		return -1;
+	if (expect_result("msync(MS_ASYNC|MS_INVALIDATE)",
+			  msync(p, 2 * page, MS_ASYNC | MS_INVALIDATE), 0))
+		return -1;
+	if (expect_result("fsync", fsync(fd), 0))
+		return -1;
+	if (expect_file(fd, 0, 2 * page, SEED_INITIAL))
+		return -1;
+	return compare_pattern("private mapping", p, 0, 2 * page, SEED_STORE);
+}
+
+static int msync_anonymous_mapping_returns_0(void)
+{
+	unsigned char *shared = map(2 * page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+				    -1, 0);
+	unsigned char *private = map(2 * page, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (!shared || !private)
+		return -1;
+	store(shared, 0, 2 * page, SEED_STORE);
+	store(private, 0, 2 * page, SEED_STORE);
+	if (expect_result("msync(shared anonymous, MS_SYNC)", msync(shared, 2 * page, MS_SYNC), 0))
+		return -1;
+	if (expect_result("msync(shared anonymous, MS_ASYNC|MS_INVALIDATE)",
+			  msync(shared, 2 * page, MS_ASYNC | MS_INVALIDATE), 0))
+		return -1;
+	if (expect_result("msync(private anonymous, MS_SYNC)", msync(private, 2 * page, MS_SYNC), 0))
+		return -1;
+	if (compare_pattern("shared anonymous", shared, 0, 2 * page, SEED_STORE))
+		return -1;
+	return compare_pattern("private anonymous", private, 0, 2 * page, SEED_STORE);
+}
+
+static int msync_over_vmas_with_different_protections_returns_0(void)
+{
+	int fd = new_file("mprotect", 3 * page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, 3 * page);
+
+	if (!p)
+		return -1;
+	store(p, 0, 3 * page, SEED_STORE);
+	if (mprotect(p + page, page, PROT_READ))
+		return fail("setup: mprotect: expected 0 got %s", errno_name(errno));
+	if (expect_result("msync(RW, R, RW pages, MS_SYNC)", msync(p, 3 * page, MS_SYNC), 0))
+		return -1;
+	return expect_file(fd, 0, 3 * page, SEED_STORE);
+}
+
+static int msync_read_only_shared_mapping_returns_0(void)
+{
+	int fd = new_file("readonly", 2 * page);
+	int ro = fd < 0 ? -1 : open(files[file_count - 1].path, O_RDONLY);
+	unsigned char *p;
+
+	if (fd < 0)
+		return -1;
+	if (ro < 0)
+		return fail("setup: open O_RDONLY: expected a file got %s", errno_name(errno));
+	p = map(2 * page, PROT_READ, MAP_SHARED, ro, 0);
+	close(ro);
+	if (!p)
+		return -1;
+	if (expect_result("msync(MS_SYNC)", msync(p, 2 * page, MS_SYNC), 0))
+		return -1;
+	if (expect_result("msync(MS_ASYNC|MS_INVALIDATE)",
+			  msync(p, 2 * page, MS_ASYNC | MS_INVALIDATE), 0))
+		return -1;
+	if (compare_pattern("read-only mapping", p, 0, 2 * page, SEED_INITIAL))
+		return -1;
+	return expect_file(fd, 0, 2 * page, SEED_INITIAL);
+}
+
+static int msync_prot_none_mapping_returns_0(void)
+{
+	int fd = new_file("protnone", page);
+	unsigned char *p = fd < 0 ? NULL : map(page, PROT_NONE, MAP_SHARED, fd, 0);
+
+	if (!p)
+		return -1;
+	return expect_result("msync(PROT_NONE, MS_SYNC)", msync(p, page, MS_SYNC), 0);
+}
+
+static int msync_mapping_at_a_file_offset_updates_that_part(void)
+{
+	int fd = new_file("offset", 4 * page);
+	unsigned char *p = fd < 0 ? NULL : map(2 * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+					       (off_t)(2 * page));
+
+	if (!p)
+		return -1;
+	store(p + page, 3 * page, page, SEED_STORE);
+	if (expect_result("msync(second page, MS_SYNC)", msync(p + page, page, MS_SYNC), 0))
+		return -1;
+	if (expect_file(fd, 0, 3 * page, SEED_INITIAL))
+		return -1;
+	return expect_file(fd, 3 * page, page, SEED_STORE);
+}
+
+/* --- two mappings, MS_INVALIDATE, one page cache ---------------------------------------- */
+
+static int msync_through_another_mapping_writes_the_store(void)
+{
+	int fd = new_file("twomaps", 2 * page);
+	unsigned char *a = fd < 0 ? NULL : map_shared(fd, 2 * page);
+	unsigned char *b = a ? map_shared(fd, 2 * page) : NULL;
+
+	if (!b)
+		return -1;
+	store(a, 0, 2 * page, SEED_STORE);
+	if (expect_result("msync(second mapping, MS_SYNC)", msync(b, 2 * page, MS_SYNC), 0))
+		return -1;
+	if (expect_file(fd, 0, 2 * page, SEED_STORE))
+		return -1;
+	return compare_pattern("second mapping", b, 0, 2 * page, SEED_STORE);
+}
+
+static int msync_invalidate_lets_other_mappings_see_fresh_values(void)
+{
+	int fd = new_file("invalidate", page);
+	unsigned char *a = fd < 0 ? NULL : map_shared(fd, page);
+	unsigned char *b = a ? map(page, PROT_READ, MAP_SHARED, fd, 0) : NULL;
+
+	if (!b)
+		return -1;
+	if (compare_pattern("second mapping before", b, 0, page, SEED_INITIAL))
+		return -1;
+	store(a, 0, page, SEED_STORE);
+	if (expect_result("msync(MS_SYNC|MS_INVALIDATE)", msync(a, page, MS_SYNC | MS_INVALIDATE), 0))
+		return -1;
+	return compare_pattern("second mapping after", b, 0, page, SEED_STORE);
+}
+
+static int msync_async_then_fsync_puts_the_data_in_the_file(void)
+{
+	int fd = new_file("async", 2 * page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, 2 * page);
+
+	if (!p)
+		return -1;
+	store(p, 0, 2 * page, SEED_STORE);
+	if (expect_result("msync(MS_ASYNC)", msync(p, 2 * page, MS_ASYNC), 0))
+		return -1;
+	if (expect_result("fsync", fsync(fd), 0))
+		return -1;
+	return expect_file(fd, 0, 2 * page, SEED_STORE);
+}
+
+static int msync_sync_data_is_visible_to_pread(void)
+{
+	int fd = new_file("sync", 2 * page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, 2 * page);
+
+	if (!p)
+		return -1;
+	store(p + 100, 100, page, SEED_STORE);
+	if (expect_result("msync(MS_SYNC)", msync(p, 2 * page, MS_SYNC), 0))
+		return -1;
+	if (expect_file(fd, 0, 100, SEED_INITIAL) || expect_file(fd, 100, page, SEED_STORE))
+		return -1;
+	return expect_file(fd, 100 + page, page - 100, SEED_INITIAL);
+}
+
+static int msync_sync_of_one_mebibyte(void)
+{
+	size_t len = 1 << 20;
+	int fd = new_file("mebibyte", len);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, len);
+
+	if (!p)
+		return -1;
+	store(p, 0, len, SEED_STORE);
+	if (expect_result("msync(1 MiB, MS_SYNC)", msync(p, len, MS_SYNC), 0))
+		return -1;
+	return expect_file(fd, 0, len, SEED_STORE);
+}
+
+static int read_and_pread_see_stores_before_any_msync(void)
+{
+	int fd = new_file("pagecache", 2 * page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, 2 * page);
+	unsigned char buf[64];
+
+	if (!p)
+		return -1;
+	store(p + page, page, page, SEED_STORE);
+	if (expect_file(fd, 0, page, SEED_INITIAL) || expect_file(fd, page, page, SEED_STORE))
+		return -1;
+	if (lseek(fd, (off_t)page, SEEK_SET) != (off_t)page)
+		return fail("lseek: expected %zu got %s", page, errno_name(errno));
+	if (read(fd, buf, sizeof buf) != (ssize_t)sizeof buf)
+		return fail("read: expected %zu bytes got %s", sizeof buf, errno_name(errno));
+	return compare_pattern("read", buf, page, sizeof buf, SEED_STORE);
+}
+
+static int write_is_visible_through_an_existing_mapping(void)
+{
+	int fd = new_file("write", 2 * page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, 2 * page);
+	unsigned char buf[512];
+
+	if (!p)
+		return -1;
+	if (compare_pattern("mapping before write", p, 0, 2 * page, SEED_INITIAL))
+		return -1;
+	pattern_fill(buf, page - 256, sizeof buf, SEED_WRITE);
+	if (pwrite(fd, buf, sizeof buf, (off_t)(page - 256)) != (ssize_t)sizeof buf)
+		return fail("pwrite: expected %zu bytes got %s", sizeof buf, errno_name(errno));
+	if (compare_pattern("mapping after pwrite", p + page - 256, page - 256, sizeof buf,
+			    SEED_WRITE))
+		return -1;
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		return fail("lseek: expected 0 got %s", errno_name(errno));
+	pattern_fill(buf, 0, sizeof buf, SEED_WRITE);
+	if (write(fd, buf, sizeof buf) != (ssize_t)sizeof buf)
+		return fail("write: expected %zu bytes got %s", sizeof buf, errno_name(errno));
+	return compare_pattern("mapping after write", p, 0, sizeof buf, SEED_WRITE);
+}
+
+static int munmap_without_msync_keeps_the_stores(void)
+{
+	int fd = new_file("munmap", 2 * page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, 2 * page);
+
+	if (!p)
+		return -1;
+	store(p, 0, 2 * page, SEED_STORE);
+	if (expect_result("munmap", munmap(p, 2 * page), 0))
+		return -1;
+	return expect_file(fd, 0, 2 * page, SEED_STORE);
+}
+
+/* --- the cases, in man-page order ------------------------------------------------------- */
+
+#define EINVAL_SENTENCE "msync(2) ERRORS: \"EINVAL addr is not a multiple of PAGESIZE; or any bit " \
+	"other than MS_ASYNC | MS_INVALIDATE | MS_SYNC is set in flags; or both MS_SYNC and " \
+	"MS_ASYNC are set in flags\""
+#define ENOMEM_SENTENCE "msync(2) ERRORS: \"ENOMEM The indicated memory (or part of it) was " \
+	"not mapped.\""
+#define LSP_HOLE_SENTENCE "LSP: \"Linux will return ENOMEM ... when asked to synchronize a " \
+	"region that is only partly unmapped, but it will still synchronize any valid mappings " \
+	"in the region\""
+#define EBUSY_SENTENCE "msync(2) ERRORS: \"EBUSY MS_INVALIDATE was specified in flags, and a " \
+	"memory lock exists for the specified address range.\""
+#define UPDATED_SENTENCE "msync(2): \"the part of the file that corresponds to the memory area " \
+	"starting at addr and having length length is updated\""
+
+static const struct {
+	const char *name;
+	const char *source;
+	int (*run)(void);
+} cases[] = {
+#define CASE(function, source) { #function, source, function }
+	CASE(msync_unknown_flag_bit_is_einval, EINVAL_SENTENCE),
+	CASE(msync_sync_and_async_together_is_einval, EINVAL_SENTENCE),
+	CASE(msync_unaligned_addr_is_einval, EINVAL_SENTENCE),
+	CASE(msync_einval_is_checked_before_the_range,
+	     "Linux behaviour: flags and addr alignment are checked before the range, so EINVAL "
+	     "wins over ENOMEM and over len 0"),
+	CASE(msync_flags_zero_is_accepted,
+	     "msync(2) NOTES: \"Linux permits a call to msync() that specifies neither of these "
+	     "flags, with semantics that are (currently) equivalent to specifying MS_ASYNC\""),
+	CASE(msync_invalidate_alone_is_accepted,
+	     "msync(2): \"exactly one of MS_ASYNC and MS_SYNC, and may additionally include the "
+	     "MS_INVALIDATE bit\"; Linux behaviour: MS_INVALIDATE alone is accepted like flags 0"),
+	CASE(msync_len_zero_returns_0,
+	     "Linux behaviour: a zero length returns 0 after the flag and alignment checks, even "
+	     "where nothing is mapped"),
+	CASE(msync_len_is_rounded_up_to_whole_pages,
+	     UPDATED_SENTENCE "; Linux behaviour: length is rounded up to a page multiple"),
+	CASE(msync_addr_plus_len_wrapping_is_enomem,
+	     ENOMEM_SENTENCE "; Linux behaviour: addr + len past the top of the address space"),
+	CASE(msync_len_rounding_past_2_64_returns_0,
+	     "Linux behaviour: len = SIZE_MAX rounds up to 0 (mod 2^64) and is then a zero "
+	     "length, returning 0"),
+	CASE(msync_unmapped_range_is_enomem, ENOMEM_SENTENCE),
+	CASE(msync_sync_over_a_hole_is_enomem_and_syncs_both_sides, LSP_HOLE_SENTENCE),
+	CASE(msync_async_over_a_hole_is_enomem,
+	     ENOMEM_SENTENCE "; Linux behaviour: MS_ASYNC stops at the hole (nothing to do)"),
+	CASE(msync_range_starting_in_a_hole_is_enomem, LSP_HOLE_SENTENCE),
+	CASE(msync_after_partial_munmap_is_enomem, LSP_HOLE_SENTENCE),
+	CASE(msync_invalidate_on_locked_mapping_is_ebusy, EBUSY_SENTENCE),
+	CASE(msync_without_invalidate_on_locked_mapping_returns_0,
+	     EBUSY_SENTENCE " (only with MS_INVALIDATE)"),
+	CASE(msync_invalidate_beside_a_locked_page_returns_0,
+	     EBUSY_SENTENCE " (only a lock inside the range counts)"),
+	CASE(msync_ebusy_wins_over_a_hole,
+	     "Linux behaviour: EBUSY from a locked VMA is returned instead of the ENOMEM of an "
+	     "earlier hole"),
+	CASE(msync_private_mapping_returns_0_and_file_is_unchanged,
+	     "msync(2): \"flushes changes made to the in-core copy of a file that was mapped\"; "
+	     "mmap(2) MAP_PRIVATE: \"Updates to the mapping are not carried through to the "
+	     "underlying file\""),
+	CASE(msync_anonymous_mapping_returns_0,
+	     "msync(2): \"On success, zero is returned.\"; Linux behaviour: nothing to write for "
+	     "anonymous memory"),
+	CASE(msync_over_vmas_with_different_protections_returns_0, UPDATED_SENTENCE),
+	CASE(msync_read_only_shared_mapping_returns_0,
+	     "msync(2): \"On success, zero is returned.\"; Linux behaviour: a PROT_READ shared "
+	     "mapping has nothing dirty"),
+	CASE(msync_prot_none_mapping_returns_0,
+	     "Linux behaviour: a PROT_NONE mapping is mapped memory, not ENOMEM"),
+	CASE(msync_mapping_at_a_file_offset_updates_that_part, UPDATED_SENTENCE),
+	CASE(msync_through_another_mapping_writes_the_store,
+	     "msync(2): \"msync() flushes changes made to the in-core copy of a file\" (one "
+	     "in-core copy for all mappings)"),
+	CASE(msync_invalidate_lets_other_mappings_see_fresh_values,
+	     "msync(2): \"MS_INVALIDATE Asks to invalidate other mappings of the same file (so "
+	     "that they can be updated with the fresh values just written)\""),
+	CASE(msync_async_then_fsync_puts_the_data_in_the_file,
+	     "msync(2): \"MS_ASYNC Specifies that an update be scheduled, but the call returns "
+	     "immediately.\""),
+	CASE(msync_sync_data_is_visible_to_pread,
+	     "msync(2): \"MS_SYNC Requests an update and waits for it to complete.\""),
+	CASE(msync_sync_of_one_mebibyte,
+	     "msync(2): \"MS_SYNC Requests an update and waits for it to complete.\""),
+	CASE(read_and_pread_see_stores_before_any_msync,
+	     "LSP: \"the process directly modifies the file's pages in the kernel's page cache\""),
+	CASE(write_is_visible_through_an_existing_mapping,
+	     "Linux behaviour: write() and a MAP_SHARED mapping share one page cache"),
+	CASE(munmap_without_msync_keeps_the_stores,
+	     "msync(2): \"there is no guarantee that changes are written back before munmap(2) "
+	     "is called\"; Linux behaviour: the stores stay in the file after munmap"),
+#undef CASE
+};
+
+int main(int argc, char **argv)
+{
+	if (argc > 1)
+		test_dir = argv[1];
+	page = (size_t)sysconf(_SC_PAGESIZE);
+	printf("msync conformance: %zu cases, files in %s, page size %zu\n",
+	       sizeof cases / sizeof cases[0], test_dir, page);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int result = cases[i].run();
+
+		cleanup();
+		report(cases[i].name, cases[i].source, result);
+	}
+	return summary();
+}
