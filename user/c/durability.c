@@ -1,0 +1,94 @@
+/*
+ * durability: stores a pattern into a file through a MAP_SHARED mapping and
+ * then never exits, so that the host can kill the machine and look at the
+ * disk image with debugfs.
+ *
+ * Usage: durability MODE FILE SEED SIZE [SECONDS]
+ *
+ *   sync   store, msync(MS_SYNC), print DURABILITY-MARKER, sleep forever
+ *   async  store, msync(MS_ASYNC), sleep SECONDS, print the marker, sleep forever
+ *   none   store, print the marker at once, sleep forever (the negative control:
+ *          nothing asked for write-back, so the disk need not hold the data)
+ *
+ * FILE is created (or truncated) to SIZE bytes. The byte at file offset i is
+ *
+ *     (SEED * 131 + i * 7) mod 251
+ *
+ * (pattern.h), so the host recomputes it from SEED and SIZE alone.
+ * Errors print "DURABILITY-ERROR ..." and exit 1.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pattern.h"
+
+static int error(const char *what)
+{
+	printf("DURABILITY-ERROR %s: %s\n", what, strerror(errno));
+	return 1;
+}
+
+static void sleep_seconds(long seconds)
+{
+	struct timespec t = { .tv_sec = seconds, .tv_nsec = 0 };
+
+	while (nanosleep(&t, &t) == -1 && errno == EINTR)
+		;
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode;
+	unsigned seed;
+	size_t size;
+	long wait = 0;
+	unsigned char *map;
+	int fd;
+
+	if (argc < 5 || (strcmp(argv[1], "async") == 0 && argc < 6)) {
+		printf("usage: durability sync|async|none FILE SEED SIZE [SECONDS (async)]\n");
+		return 2;
+	}
+	mode = argv[1];
+	seed = (unsigned)strtoul(argv[3], NULL, 0);
+	size = (size_t)strtoul(argv[4], NULL, 0);
+	if (strcmp(mode, "async") == 0)
+		wait = strtol(argv[5], NULL, 0);
+	else if (strcmp(mode, "sync") != 0 && strcmp(mode, "none") != 0) {
+		printf("durability: unknown mode %s\n", mode);
+		return 2;
+	}
+	if (size == 0) {
+		printf("durability: SIZE must be above 0\n");
+		return 2;
+	}
+
+	fd = open(argv[2], O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return error("open");
+	if (ftruncate(fd, (off_t)size))
+		return error("ftruncate");
+	map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		return error("mmap");
+	pattern_fill(map, 0, size, seed);
+	printf("durability: stored %zu bytes of seed %u into %s (%s)\n", size, seed, argv[2], mode);
+
+	if (strcmp(mode, "sync") == 0 && msync(map, size, MS_SYNC))
+		return error("msync(MS_SYNC)");
+	if (strcmp(mode, "async") == 0) {
+		if (msync(map, size, MS_ASYNC))
+			return error("msync(MS_ASYNC)");
+		sleep_seconds(wait);
+	}
+	printf("DURABILITY-MARKER\n");
+	fflush(stdout);
+	for (;;)
+		sleep_seconds(3600);
+}
