@@ -1,5 +1,5 @@
 //! x86_64 hardware access: boot entry, descriptor tables, trap entry, serial,
-//! legacy timers, port I/O, control registers.
+//! legacy timers, port I/O, PCI configuration space, control registers.
 //!
 //! All of the kernel's hardware `unsafe` lives here, behind small safe APIs.
 //! This crate knows no policy: it never imports `mm` or `kernel`. The kernel
@@ -12,6 +12,7 @@ pub mod cpu;
 pub mod gdt;
 pub mod layout;
 pub mod paging;
+pub mod pci;
 pub mod pic;
 pub mod pit;
 pub mod qemu;

@@ -5,7 +5,8 @@
 pub struct CommandLine {
     pub raw: &'static str,
     pub log_level: log::LevelFilter,
-    /// `test` runs every in-kernel test; `test=NAME` those whose name contains NAME.
+    /// `test` runs every in-kernel test; `test=NAME` those whose name contains
+    /// NAME; `test=-NAME` all the others.
     pub test: Option<&'static str>,
     /// `crash=KIND`: a deliberate failure, for the runner's fault tests.
     pub crash: Option<&'static str>,

@@ -47,9 +47,17 @@ fn registry() -> &'static [KernelTest] {
 static PASSED: AtomicUsize = AtomicUsize::new(0);
 static RUNNING: AtomicPtr<KernelTest> = AtomicPtr::new(core::ptr::null_mut());
 
-/// Runs every test whose name contains `filter` and exits QEMU.
+/// Whether `filter` (`NAME`, or `-NAME` to exclude) selects `name`.
+fn selects(filter: &str, name: &str) -> bool {
+    match filter.strip_prefix('-') {
+        Some(excluded) => !name.contains(excluded),
+        None => name.contains(filter),
+    }
+}
+
+/// Runs every test that `filter` selects (see [`selects`]) and exits QEMU.
 pub fn run_all(filter: &str) -> ! {
-    let selected = registry().iter().filter(|test| test.name.contains(filter));
+    let selected = registry().iter().filter(|test| selects(filter, test.name));
     let count = selected.clone().count();
     crate::println!("running {count} kernel tests");
     if count == 0 {

@@ -5,12 +5,14 @@
 
 extern crate alloc;
 
+mod block;
 mod cmdline;
 mod console;
 mod crash;
 mod ktest;
 mod memory;
 mod panic;
+mod pci;
 mod time;
 mod trap;
 
@@ -42,6 +44,7 @@ extern "C" fn main() -> ! {
     trap::init_interrupts();
     let command_line = COMMAND_LINE.get().expect("parsed at boot");
     print_banner(command_line);
+    block::init();
     if let Some(kind) = command_line.crash {
         crash::run(kind);
     }

@@ -37,6 +37,7 @@ fn interrupt(irq: u8) {
     if irq == TIMER_IRQ {
         crate::time::on_tick();
     }
+    crate::block::virtio_blk::handle_irq(irq);
     pic::end_of_interrupt(irq);
 }
 

@@ -56,6 +56,11 @@ pub fn alloc_contiguous(count: usize) -> Option<PhysAddr> {
     allocator().lock().alloc_contiguous(count)
 }
 
+/// Returns `count` frames from [`alloc_contiguous`] to the allocator.
+pub fn free_contiguous(start: PhysAddr, count: usize) {
+    allocator().lock().free_contiguous(start, count);
+}
+
 pub fn free_count() -> usize {
     allocator().lock().free_count()
 }

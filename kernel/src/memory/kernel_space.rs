@@ -12,7 +12,7 @@ use spin::{Mutex, Once};
 use x86_64::structures::paging::mapper::MapToError;
 use x86_64::structures::paging::{
     Mapper, OffsetPageTable, Page, PageTable, PageTableFlags as Flags, PhysFrame, Size2MiB,
-    Size4KiB,
+    Size4KiB, Translate,
 };
 use x86_64::{PhysAddr, VirtAddr};
 
@@ -79,6 +79,13 @@ pub fn init(physical_top: u64) {
     unsafe { arch::paging::switch_table_root(root) };
     arch::paging::enable_global_pages();
     KERNEL_TABLE.call_once(|| Mutex::new(table));
+}
+
+/// The physical address behind the kernel address `virt`, if it is mapped:
+/// for device buffers outside the direct map (a stack variable).
+pub fn translate(virt: VirtAddr) -> Option<PhysAddr> {
+    let table = KERNEL_TABLE.get().expect("kernel tables built").lock();
+    table.translate_addr(virt)
 }
 
 /// Whether `addr` is in the image's writable data (which holds the boot stack).
