@@ -1,9 +1,9 @@
 //! The QEMU test cases: each boots the kernel once and checks the exact
 //! console text and exit status.
 
-use crate::qemu::{BootConfig, BootResult, Outcome};
+use crate::qemu::{BootConfig, BootResult, Disk, Outcome};
 use crate::symbolize::{backtrace_addresses, symbolize};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// One boot and what it must show.
 pub struct Case {
@@ -13,12 +13,61 @@ pub struct Case {
     pub expected: Outcome,
     /// Checks the console; returns the number of in-kernel tests it counted.
     pub check: fn(&Context) -> Result<usize, String>,
+    /// The disk attached as virtio-blk, made fresh for every boot.
+    pub disk: Option<TestDisk>,
+}
+
+/// A test image of [`DISK_BYTES`] holding [`pattern_byte`], attached as the
+/// kernel's first virtio-blk disk (its tests are in `kernel/src/block/tests.rs`).
+#[derive(Clone, Copy)]
+pub enum TestDisk {
+    Writable,
+    ReadOnly,
+    /// Writes touching this sector fail with EIO (QEMU's blkdebug driver).
+    FailingWritesAt(u64),
+}
+
+pub const DISK_BYTES: usize = 32 << 20;
+
+/// The byte a fresh test image holds at `offset`; the kernel's tests compute
+/// the same (`kernel/src/block/tests.rs`, `pattern_byte`).
+pub fn pattern_byte(offset: u64) -> u8 {
+    ((offset / 512).wrapping_mul(7) + offset % 512) as u8
+}
+
+impl TestDisk {
+    /// Writes the image (and blkdebug configuration) under `dir` as `name`.
+    fn create(self, dir: &Path, name: &str) -> std::io::Result<(PathBuf, Disk)> {
+        std::fs::create_dir_all(dir)?;
+        let image = dir.join(format!("{name}.img"));
+        let bytes: Vec<u8> = (0..DISK_BYTES as u64).map(pattern_byte).collect();
+        std::fs::write(&image, bytes)?;
+        let file = match self {
+            TestDisk::FailingWritesAt(sector) => {
+                let config = dir.join(format!("{name}.blkdebug"));
+                // `write_aio` is the event the raw format driver raises before
+                // each write; errno 5 is EIO.
+                std::fs::write(
+                    &config,
+                    format!(
+                        "[inject-error]\nevent = \"write_aio\"\niotype = \"write\"\nerrno = \"5\"\nsector = \"{sector}\"\nonce = \"off\"\n"
+                    ),
+                )?;
+                format!("blkdebug:{}:{}", config.display(), image.display())
+            }
+            _ => image.display().to_string(),
+        };
+        let read_only = matches!(self, TestDisk::ReadOnly);
+        Ok((image, Disk { file, read_only }))
+    }
 }
 
 /// What a check sees of a finished boot.
 pub struct Context<'a> {
     pub result: &'a BootResult,
     pub kernel: &'a Path,
+    /// The test disk's image after the boot, if the case had one.
+    pub disk_image: Option<&'a Path>,
 }
 
 impl Context<'_> {
@@ -46,9 +95,10 @@ pub fn all() -> Vec<Case> {
         Case {
             name: "kernel-tests",
             memory: "256M",
-            append: "test",
+            append: "test=-kernel::block::",
             expected: Outcome::KernelSuccess,
             check: kernel_tests_all_pass,
+            disk: None,
         },
         Case {
             name: "banner-32M",
@@ -61,6 +111,7 @@ pub fn all() -> Vec<Case> {
                 cx.expect_line("DEBUG kernel::memory: e820:")?;
                 Ok(0)
             },
+            disk: None,
         },
         Case {
             name: "banner-2G",
@@ -68,6 +119,7 @@ pub fn all() -> Vec<Case> {
             append: "",
             expected: Outcome::KernelSuccess,
             check: |cx| expect_memory_banner(cx, 2048).map(|_| 0),
+            disk: None,
         },
         Case {
             name: "banner-4G-memory-above-4GiB",
@@ -75,6 +127,7 @@ pub fn all() -> Vec<Case> {
             append: "",
             expected: Outcome::KernelSuccess,
             check: |cx| expect_memory_banner(cx, 4096).map(|_| 0),
+            disk: None,
         },
         Case {
             name: "guard-page-write-faults",
@@ -82,6 +135,7 @@ pub fn all() -> Vec<Case> {
             append: "crash=guard-page",
             expected: Outcome::KernelFailure,
             check: guard_page_report,
+            disk: None,
         },
         Case {
             name: "stack-overflow-double-faults-on-ist",
@@ -93,6 +147,7 @@ pub fn all() -> Vec<Case> {
                 cx.expect_line("RIP=0x")?;
                 Ok(0)
             },
+            disk: None,
         },
         Case {
             name: "panic-report-is-symbolized",
@@ -100,8 +155,66 @@ pub fn all() -> Vec<Case> {
             append: "crash=panic",
             expected: Outcome::KernelFailure,
             check: panic_report,
+            disk: None,
+        },
+        Case {
+            name: "virtio-blk-disk",
+            memory: "256M",
+            append: "test=rw_disk_",
+            expected: Outcome::KernelSuccess,
+            check: |cx| {
+                let passed = kernel_tests_all_pass(cx)?;
+                cx.expect_line("virtio-blk write throughput: ")?;
+                check_written_image(cx)?;
+                Ok(passed)
+            },
+            disk: Some(TestDisk::Writable),
+        },
+        Case {
+            name: "virtio-blk-read-only-disk",
+            memory: "64M",
+            append: "test=ro_disk_",
+            expected: Outcome::KernelSuccess,
+            check: kernel_tests_all_pass,
+            disk: Some(TestDisk::ReadOnly),
+        },
+        Case {
+            name: "virtio-blk-bad-sector-write-is-eio",
+            memory: "64M",
+            append: "test=bad_sector_disk_",
+            expected: Outcome::KernelSuccess,
+            check: kernel_tests_all_pass,
+            disk: Some(TestDisk::FailingWritesAt(4096)),
         },
     ]
+}
+
+/// What the `rw_disk_` tests wrote, byte for byte, and that their neighbours
+/// kept the pattern.
+fn check_written_image(cx: &Context) -> Result<(), String> {
+    let path = cx.disk_image.ok_or("the case has no disk")?;
+    let image = std::fs::read(path).map_err(|error| format!("{}: {error}", path.display()))?;
+    let sector = |number: usize| &image[number * 512..(number + 1) * 512];
+    let expect = |what: &str, sectors: std::ops::Range<usize>, byte: Option<u8>| {
+        for number in sectors {
+            let expected: Vec<u8> = match byte {
+                Some(byte) => vec![byte; 512],
+                None => (0..512)
+                    .map(|i| pattern_byte((number * 512 + i) as u64))
+                    .collect(),
+            };
+            if sector(number) != expected.as_slice() {
+                return Err(format!("{}: sector {number} is not {what}", path.display()));
+            }
+        }
+        Ok(())
+    };
+    expect("the pattern", 0..100, None)?;
+    expect("0xa5 (written)", 100..104, Some(0xa5))?;
+    expect("the pattern", 104..2048, None)?;
+    expect("0x5c (the 1 MiB write)", 2048..4096, Some(0x5c))?;
+    expect("the pattern", 4096..32768, None)?;
+    expect("zero (the throughput writes)", 32768..65536, Some(0))
 }
 
 fn kernel_tests_all_pass(cx: &Context) -> Result<usize, String> {
@@ -189,10 +302,20 @@ fn panic_report(cx: &Context) -> Result<usize, String> {
 
 /// Runs one case and says why it failed, if it did.
 pub fn run(case: &Case, base: &BootConfig) -> Result<usize, String> {
+    let (disk_image, disks) = match case.disk {
+        Some(disk) => {
+            let (image, disk) = disk
+                .create(&base.log, case.name)
+                .map_err(|error| format!("creating the test disk: {error}"))?;
+            (Some(image), vec![disk])
+        }
+        None => (None, Vec::new()),
+    };
     let config = BootConfig {
         memory: case.memory.into(),
         append: case.append.into(),
         log: base.log.join(format!("{}.log", case.name)),
+        disks,
         ..base.clone()
     };
     let result = crate::qemu::boot(&config).map_err(|error| error.to_string())?;
@@ -207,6 +330,7 @@ pub fn run(case: &Case, base: &BootConfig) -> Result<usize, String> {
         (case.check)(&Context {
             result: &result,
             kernel: &config.kernel,
+            disk_image: disk_image.as_deref(),
         })
     };
     verdict.map_err(|reason| {

@@ -73,6 +73,7 @@ fn boot_config(args: &[String]) -> Result<BootConfig, String> {
         echo: true,
         interactive: true,
         log: qemu::workspace_root().join("build").join("run.log"),
+        disks: Vec::new(),
     };
     let mut options = args.iter();
     while let Some(option) = options.next() {
@@ -201,6 +202,7 @@ fn test(filter: &str) -> Result<ExitCode, String> {
         echo: false,
         interactive: false,
         log: qemu::workspace_root().join("build").join("qemu-tests"),
+        disks: Vec::new(),
     };
     let (mut qemu_passed, mut qemu_failed, mut kernel_tests) = (0, 0, 0);
     for case in cases::all()

@@ -26,6 +26,27 @@ pub struct BootConfig {
     /// Pass our stdin to the guest's serial port.
     pub interactive: bool,
     pub log: PathBuf,
+    /// Attached in order as `virtio-blk-pci` devices.
+    pub disks: Vec<Disk>,
+}
+
+/// A disk image for the guest.
+#[derive(Clone, Debug)]
+pub struct Disk {
+    /// A raw image path, or `blkdebug:CONF:IMG` to inject the errors that the
+    /// blkdebug configuration file CONF describes into IMG's requests.
+    pub file: String,
+    pub read_only: bool,
+}
+
+impl Disk {
+    /// The `-drive` value for this disk as `id`.
+    fn drive_option(&self, id: &str) -> String {
+        // QEMU's option syntax escapes a comma by doubling it.
+        let file = self.file.replace(',', ",,");
+        let read_only = if self.read_only { ",readonly=on" } else { "" };
+        format!("file={file},if=none,id={id},format=raw{read_only}")
+    }
 }
 
 /// How a boot ended.
@@ -77,6 +98,12 @@ pub fn command(config: &BootConfig) -> Command {
             "-device",
             "isa-debug-exit,iobase=0xf4,iosize=0x04",
         ]);
+    for (index, disk) in config.disks.iter().enumerate() {
+        let id = format!("disk{index}");
+        qemu.arg("-drive").arg(disk.drive_option(&id));
+        qemu.arg("-device")
+            .arg(format!("virtio-blk-pci,drive={id}"));
+    }
     if config.gdb {
         qemu.args(["-s", "-S"]);
     }
