@@ -122,11 +122,19 @@ pub struct FileCache {
 #[derive(Debug, Default)]
 pub struct PageCache {
     files: BTreeMap<FileId, FileCache>,
+    /// Which file page each cached frame holds, so that a frame leaving a
+    /// page table can be recognised as the cache's (not the mapping's own).
+    owners: BTreeMap<PhysAddr, (FileId, u64)>,
 }
 
 impl PageCache {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The files with cached pages.
+    pub fn files(&self) -> impl Iterator<Item = FileId> + '_ {
+        self.files.keys().copied()
     }
 
     pub fn file(&self, file: FileId) -> Option<&FileCache> {
@@ -139,6 +147,11 @@ impl PageCache {
 
     pub fn page(&self, file: FileId, index: u64) -> Option<&CachedPage> {
         self.files.get(&file)?.pages.get(&index)
+    }
+
+    /// The file page a frame holds, if the frame is a cached page.
+    pub fn owner_of(&self, frame: PhysAddr) -> Option<(FileId, u64)> {
+        self.owners.get(&frame).copied()
     }
 
     pub fn page_mut(&mut self, file: FileId, index: u64) -> Option<&mut CachedPage> {
@@ -164,6 +177,7 @@ impl PageCache {
             previous.is_none(),
             "page {index} of file {file} cached twice"
         );
+        self.owners.insert(frame, (file, index));
     }
 
     /// Marks a cached page dirty at time `now`; returns false if it is not
@@ -301,9 +315,11 @@ impl PageCache {
             return Vec::new();
         };
         let removed = cache.pages.split_off(&first);
+        let owners = &mut self.owners;
         removed
             .into_iter()
             .map(|(index, page)| {
+                owners.remove(&page.frame);
                 assert!(
                     !page.state.contains(PageState::WRITEBACK),
                     "truncating page {index} of file {file} under write-back"

@@ -39,8 +39,9 @@ pub enum Sharing {
 }
 
 /// A file (or file-like object) that can be mapped. The kernel implements it
-/// for its open-file objects so that an msync plan can hand the file back.
-pub trait MappedFile: Send + Sync {
+/// for its open-file objects so that an msync plan can hand the file back
+/// (`Any`, so the kernel can recover its own type from a `FileRef`).
+pub trait MappedFile: core::any::Any + Send + Sync {
     /// Identity of the underlying object (an inode, say): two `FileRef`s with
     /// the same id map the same bytes.
     fn id(&self) -> u64;

@@ -177,6 +177,12 @@ fn truncation_removes_the_tail_with_its_mappers() {
     );
     assert!(cache.page(FILE, 2).is_none());
     assert!(cache.page(FILE, 1).is_some());
+    assert_eq!(cache.owner_of(frame(1)), Some((FILE, 1)));
+    assert_eq!(
+        cache.owner_of(frame(3)),
+        None,
+        "evicted frames are no longer the cache's"
+    );
     assert!(!cache.has_unwritten());
 }
 
