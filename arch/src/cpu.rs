@@ -67,3 +67,31 @@ pub unsafe fn switch_stack(top: u64, entry: extern "C" fn() -> !) -> ! {
 unsafe extern "C" fn switch_stack_to(top: u64, entry: extern "C" fn() -> !) -> ! {
     naked_asm!("mov rsp, rdi", "xor ebp, ebp", "call rsi", "ud2")
 }
+
+/// CPUID leaf 1's EDX feature bits (what Linux passes as `AT_HWCAP`).
+pub fn feature_bits() -> u32 {
+    core::arch::x86_64::__cpuid(1).edx
+}
+
+/// 64 random bits: RDRAND when the CPU has it, otherwise a mix of the time
+/// stamp counter (unpredictable enough for `AT_RANDOM` in a test kernel).
+pub fn random_u64() -> u64 {
+    const RDRAND: u32 = 1 << 30;
+    if core::arch::x86_64::__cpuid(1).ecx & RDRAND != 0 {
+        for _ in 0..10 {
+            let (value, ok): (u64, u8);
+            // SAFETY: RDRAND is present (CPUID above); it only writes registers.
+            unsafe {
+                core::arch::asm!("rdrand {}", "setc {}", out(reg) value, out(reg_byte) ok, options(nomem, nostack));
+            }
+            if ok != 0 {
+                return value;
+            }
+        }
+    }
+    // splitmix64 of the TSC.
+    let mut mixed = read_tsc().wrapping_add(0x9e37_79b9_7f4a_7c15);
+    mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    mixed ^ (mixed >> 31)
+}

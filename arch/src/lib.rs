@@ -16,7 +16,9 @@ pub mod pci;
 pub mod pic;
 pub mod pit;
 pub mod qemu;
+pub mod rtc;
 pub mod serial;
 pub mod trap;
+pub mod user;
 
 pub use x86_64::{PhysAddr, VirtAddr};

@@ -106,3 +106,16 @@ macro_rules! serial_println {
 macro_rules! emergency_print {
     ($($arg:tt)*) => { $crate::serial::write_fmt_emergency(format_args!($($arg)*)) };
 }
+
+/// Writes raw bytes (a user program's output) to the console as they are.
+pub fn write_bytes(bytes: &[u8]) {
+    crate::cpu::without_interrupts(|| {
+        let mut port = COM1_PORT.lock();
+        for &byte in bytes {
+            if byte == b'\n' {
+                port.write_byte(b'\r');
+            }
+            port.write_byte(byte);
+        }
+    });
+}

@@ -151,6 +151,12 @@ extern "C" fn dispatch(frame: &mut TrapFrame) {
 #[unsafe(naked)]
 unsafe extern "C" fn trap_common() {
     naked_asm!(
+        // From ring 3 (CS, above vector, error code and RIP, has RPL 3): swap
+        // the user's GS base for the kernel's, and back on the way out.
+        "test qword ptr [rsp + 24], 3",
+        "jz 1f",
+        "swapgs",
+        "1:",
         "push rax", "push rbx", "push rcx", "push rdx", "push rsi", "push rdi", "push rbp",
         "push r8", "push r9", "push r10", "push r11", "push r12", "push r13", "push r14", "push r15",
         // 22 quadwords are now on the stack above a 16-byte boundary set by the
@@ -160,6 +166,10 @@ unsafe extern "C" fn trap_common() {
         "call {dispatch}",
         "pop r15", "pop r14", "pop r13", "pop r12", "pop r11", "pop r10", "pop r9", "pop r8",
         "pop rbp", "pop rdi", "pop rsi", "pop rdx", "pop rcx", "pop rbx", "pop rax",
+        "test qword ptr [rsp + 24], 3",
+        "jz 2f",
+        "swapgs",
+        "2:",
         "add rsp, 16",
         "iretq",
         dispatch = sym dispatch,

@@ -47,12 +47,18 @@ fn registry() -> &'static [KernelTest] {
 static PASSED: AtomicUsize = AtomicUsize::new(0);
 static RUNNING: AtomicPtr<KernelTest> = AtomicPtr::new(core::ptr::null_mut());
 
-/// Whether `filter` (`NAME`, or `-NAME` to exclude) selects `name`.
+/// Whether `filter` selects `name`: a comma-separated list of words, each
+/// `NAME` (tests whose name contains it) or `-NAME` (none of those). A name
+/// is selected when no inclusion word is given or one matches, and no
+/// exclusion word matches.
 fn selects(filter: &str, name: &str) -> bool {
-    match filter.strip_prefix('-') {
-        Some(excluded) => !name.contains(excluded),
-        None => name.contains(filter),
-    }
+    let words = || filter.split(',').filter(|word| !word.is_empty());
+    let mut includes = words().filter(|word| !word.starts_with('-')).peekable();
+    let included = includes.peek().is_none() || includes.any(|word| name.contains(word));
+    let excluded = words()
+        .filter_map(|word| word.strip_prefix('-'))
+        .any(|word| name.contains(word));
+    included && !excluded
 }
 
 /// Runs every test that `filter` selects (see [`selects`]) and exits QEMU.

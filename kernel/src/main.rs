@@ -9,10 +9,14 @@ mod block;
 mod cmdline;
 mod console;
 mod crash;
+mod fs;
+mod init;
 mod ktest;
 mod memory;
 mod panic;
 mod pci;
+mod process;
+mod syscall;
 mod time;
 mod trap;
 
@@ -34,14 +38,16 @@ fn boot(boot: BootInfo) -> ! {
     time::init();
     memory::init(&boot);
     let stack = memory::stack::KernelStack::new(memory::stack::MAIN_STACK_PAGES)
-        .expect("no memory for the main kernel stack");
+        .expect("no memory for the main kernel stack")
+        .into_permanent();
     // SAFETY: a freshly mapped stack, used by nothing else, never freed.
-    unsafe { arch::cpu::switch_stack(stack.top().as_u64(), main) }
+    unsafe { arch::cpu::switch_stack(stack.as_u64(), main) }
 }
 
 /// Runs on the main kernel stack for the rest of the kernel's life.
 extern "C" fn main() -> ! {
     trap::init_interrupts();
+    arch::user::init(syscall::handle);
     let command_line = COMMAND_LINE.get().expect("parsed at boot");
     print_banner(command_line);
     block::init();
@@ -49,10 +55,18 @@ extern "C" fn main() -> ! {
         crash::run(kind);
     }
     if let Some(filter) = command_line.test {
+        if !block::disks().is_empty()
+            && let Err(errno) = fs::mount_root(command_line.root_disk)
+        {
+            log::info!("tests run without a root file system: {errno}");
+        }
         ktest::run_all(filter);
     }
-    log::info!("nothing to run yet: shutting down");
-    arch::qemu::exit(arch::qemu::ExitCode::Success)
+    if block::disks().is_empty() {
+        log::info!("no disk, so no init to run: shutting down");
+        arch::qemu::exit(arch::qemu::ExitCode::Success)
+    }
+    init::run(command_line)
 }
 
 fn print_banner(command_line: &CommandLine) {

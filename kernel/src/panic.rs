@@ -32,7 +32,7 @@ fn panic(info: &PanicInfo) -> ! {
 /// Whether `rbp` can be a frame of ours: aligned, on a kernel stack or in the
 /// image's data (the boot stack), so that following it cannot fault.
 fn plausible_frame(rbp: u64) -> bool {
-    rbp % 8 == 0 && (stack::in_stack_space(rbp) || kernel_space::image_data_contains(rbp))
+    rbp.is_multiple_of(8) && (stack::in_stack_space(rbp) || kernel_space::image_data_contains(rbp))
 }
 
 /// Prints `rip` (if non-zero) and the return addresses found by following

@@ -8,12 +8,14 @@ pub const TICK_HZ: u32 = 100;
 const CALIBRATION_WINDOW_MS: u64 = 10;
 
 static TSC_AT_BOOT: AtomicU64 = AtomicU64::new(0);
+static UNIX_SECONDS_AT_BOOT: AtomicU64 = AtomicU64::new(0);
 static TSC_HZ: AtomicU64 = AtomicU64::new(0);
 static TICKS: AtomicU64 = AtomicU64::new(0);
 
 /// Measures the TSC rate; until then the clock reads zero.
 pub fn init() {
     let hz = arch::pit::measure_tsc_hz(CALIBRATION_WINDOW_MS);
+    UNIX_SECONDS_AT_BOOT.store(arch::rtc::unix_time(), Ordering::Relaxed);
     TSC_AT_BOOT.store(arch::cpu::read_tsc(), Ordering::Relaxed);
     TSC_HZ.store(hz, Ordering::Relaxed);
     log::debug!("TSC runs at {hz} Hz");
@@ -39,6 +41,17 @@ pub fn now_ns() -> u64 {
     (u128::from(elapsed) * 1_000_000_000 / u128::from(hz)) as u64
 }
 
+/// Wall-clock nanoseconds since the Unix epoch: the RTC at boot plus the
+/// monotonic clock since.
+pub fn realtime_ns() -> u64 {
+    UNIX_SECONDS_AT_BOOT.load(Ordering::Relaxed) * 1_000_000_000 + now_ns()
+}
+
+/// Wall-clock seconds, as file-system timestamps want them.
+pub fn unix_seconds() -> u32 {
+    (realtime_ns() / 1_000_000_000) as u32
+}
+
 /// Timer interrupts since [`start_ticks`].
 pub fn ticks() -> u64 {
     TICKS.load(Ordering::Relaxed)
@@ -61,4 +74,9 @@ crate::kernel_test!(monotonic_clock_follows_the_timer_tick, {
         "5 ticks took {elapsed_ns} ns"
     );
     assert!(now_ns() >= start_ns + elapsed_ns, "clock went backwards");
+});
+
+crate::kernel_test!(wall_clock_is_after_2024, {
+    const JANUARY_2024: u32 = 1_704_067_200;
+    assert!(unix_seconds() > JANUARY_2024, "RTC says {}", unix_seconds());
 });

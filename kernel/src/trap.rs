@@ -13,7 +13,7 @@ pub fn init_interrupts() {
     let stack = || {
         KernelStack::new(INTERRUPT_STACK_PAGES)
             .expect("no memory for interrupt stacks")
-            .top()
+            .into_permanent()
     };
     arch::gdt::init(arch::gdt::InterruptStacks {
         double_fault: stack(),
@@ -28,17 +28,23 @@ pub fn init_interrupts() {
 
 pub fn handle(frame: &mut TrapFrame) {
     match frame.vector {
-        vector @ 32..48 => interrupt((vector - 32) as u8),
+        vector @ 32..48 => interrupt((vector - 32) as u8, frame.from_user()),
+        _ if frame.from_user() => crate::process::fault::user_exception(frame),
         _ => fatal_exception(frame),
     }
 }
 
-fn interrupt(irq: u8) {
+fn interrupt(irq: u8, from_user: bool) {
     if irq == TIMER_IRQ {
         crate::time::on_tick();
     }
     crate::block::virtio_blk::handle_irq(irq);
     pic::end_of_interrupt(irq);
+    // Interrupting user mode, the kernel holds no lock: the work a system
+    // call would otherwise do can run here.
+    if irq == TIMER_IRQ && from_user {
+        crate::fs::background_work();
+    }
 }
 
 fn fatal_exception(frame: &TrapFrame) -> ! {

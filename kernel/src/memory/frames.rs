@@ -10,7 +10,13 @@ use x86_64::structures::paging::{PhysFrame, Size4KiB};
 const MAX_PHYSICAL_BYTES: u64 = 16 << 30;
 const BITMAP_WORDS: usize = (MAX_PHYSICAL_BYTES / 4096 / 64) as usize;
 
-static mut FREE_BITS: [u64; BITMAP_WORDS] = [0; BITMAP_WORDS];
+/// The allocator's bitmap, in `.bss`, handed to the allocator once.
+struct Bitmap(core::cell::UnsafeCell<[u64; BITMAP_WORDS]>);
+
+// SAFETY: borrowed only once, inside `FRAMES.call_once`.
+unsafe impl Sync for Bitmap {}
+
+static FREE_BITS: Bitmap = Bitmap(core::cell::UnsafeCell::new([0; BITMAP_WORDS]));
 static FRAMES: Once<Mutex<BitmapFrameAllocator>> = Once::new();
 
 pub fn init(usable: &[PhysRange]) {
@@ -22,7 +28,7 @@ pub fn init(usable: &[PhysRange]) {
     }
     FRAMES.call_once(|| {
         // SAFETY: `FREE_BITS` is borrowed exactly once, here, inside `call_once`.
-        let bits = unsafe { &mut *&raw mut FREE_BITS };
+        let bits = unsafe { &mut *FREE_BITS.0.get() };
         Mutex::new(BitmapFrameAllocator::new(bits, usable))
     });
 }

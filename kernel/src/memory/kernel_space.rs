@@ -81,6 +81,29 @@ pub fn init(physical_top: u64) {
     KERNEL_TABLE.call_once(|| Mutex::new(table));
 }
 
+/// A new top-level page table for a user address space: an empty user half
+/// and the kernel half shared with every other address space.
+///
+/// The kernel half is copied as PML4 entries, so kernel mappings made later
+/// appear everywhere only if their PML4 slot already existed; the kernel uses
+/// the slots it creates at boot (direct map, stacks, image) and no others.
+pub fn new_user_root() -> Option<PhysAddr> {
+    let root = alloc_zeroed_frame()?;
+    let table = KERNEL_TABLE.get().expect("kernel tables built").lock();
+    // SAFETY: a zeroed frame we own, reached through the direct map.
+    let user_root = unsafe { &mut *phys_to_virt(root).as_mut_ptr::<PageTable>() };
+    for slot in 256..512 {
+        user_root[slot] = table.level_4_table()[slot].clone();
+    }
+    Some(root)
+}
+
+/// The kernel's own top-level page table (no user half).
+pub fn kernel_root() -> PhysAddr {
+    let table = KERNEL_TABLE.get().expect("kernel tables built").lock();
+    PhysAddr::new(table.level_4_table() as *const PageTable as u64 - DIRECT_MAP_BASE)
+}
+
 /// The physical address behind the kernel address `virt`, if it is mapped:
 /// for device buffers outside the direct map (a stack variable).
 pub fn translate(virt: VirtAddr) -> Option<PhysAddr> {
@@ -113,6 +136,16 @@ pub fn map_page(virt: VirtAddr, phys: PhysAddr) -> Result<(), MapToError<Size4Ki
     map_4k(&mut table, virt, phys, flags)
 }
 
+/// Removes the kernel mapping at `virt` and returns its frame.
+pub fn unmap_page(virt: VirtAddr) -> Option<PhysAddr> {
+    let mut table = KERNEL_TABLE.get().expect("kernel tables built").lock();
+    let (frame, flush) = table
+        .unmap(Page::<Size4KiB>::containing_address(virt))
+        .ok()?;
+    flush.flush();
+    Some(frame.start_address())
+}
+
 crate::kernel_test!(fresh_page_is_visible_through_the_direct_map, {
     let frame = super::frames::alloc_zeroed_frame().expect("a free frame");
     let virt = VirtAddr::new(arch::layout::KERNEL_STACKS_BASE + (255 << 30));
@@ -130,4 +163,6 @@ crate::kernel_test!(fresh_page_is_visible_through_the_direct_map, {
             0x5a5a_0000_0000 + i as u64
         );
     }
+    assert_eq!(unmap_page(virt), Some(frame));
+    super::frames::free_frame(frame);
 });

@@ -7,6 +7,7 @@
 pub mod frames;
 pub mod heap;
 pub mod kernel_space;
+pub mod machine;
 pub mod stack;
 
 use arch::boot::BootInfo;

@@ -1,0 +1,194 @@
+//! The root file system: ext2 on a virtio-blk disk, with every file's data
+//! going through one page cache.
+//!
+//! Lock order, outermost first: `FileSystem::ext2` → `FileSystem::cache` →
+//! `FileSystem::in_flight` → the disk's device lock. The ext2 lock is held
+//! across device waits: there is one process, and the timer's deferred work
+//! only ever `try_lock`s it, so nothing spins on it. Nothing here is touched
+//! from interrupt context; completions the interrupt handler reaps are turned
+//! into page states by [`FileSystem::reap_completed`], run by system calls and
+//! by the timer when it interrupts user mode.
+
+pub mod file;
+pub mod mapping;
+pub mod page_cache;
+
+use crate::block::Disk;
+use abi::Errno;
+use alloc::vec::Vec;
+use ext2::{Ext2, FileType, InodeNumber, Metadata};
+use mm::page_cache::{ErrorCursor, PageCache};
+use page_cache::InFlightWrite;
+use spin::{Mutex, Once};
+
+/// A mounted ext2 file system and its page cache.
+pub struct FileSystem {
+    ext2: Mutex<Ext2<&'static Disk>>,
+    cache: Mutex<PageCache>,
+    in_flight: Mutex<Vec<InFlightWrite>>,
+    disk: &'static Disk,
+    block_size: u32,
+}
+
+static ROOT: Once<FileSystem> = Once::new();
+
+/// The root file system, if a disk was mounted.
+pub fn root() -> Option<&'static FileSystem> {
+    ROOT.get()
+}
+
+/// Mounts the ext2 file system on disk `index` (from `root=vdX`) as the root.
+pub fn mount_root(index: usize) -> Result<&'static FileSystem, Errno> {
+    let disk = crate::block::disks().get(index).ok_or(Errno::ENODEV)?;
+    let ext2 = Ext2::mount(disk, crate::time::unix_seconds()).map_err(|error| {
+        log::warn!("root file system: {error}");
+        error.errno()
+    })?;
+    let info = ext2.info();
+    log::info!(
+        "root: ext2 revision {}, {}-byte blocks, {} of {} blocks free{}",
+        info.revision,
+        info.block_size,
+        info.free_blocks,
+        info.blocks_count,
+        if ext2.is_read_only() {
+            ", read-only"
+        } else {
+            ""
+        }
+    );
+    let block_size = ext2.block_size() as u32;
+    Ok(ROOT.call_once(|| FileSystem {
+        ext2: Mutex::new(ext2),
+        cache: Mutex::new(PageCache::new()),
+        in_flight: Mutex::new(Vec::new()),
+        disk,
+        block_size,
+    }))
+}
+
+impl FileSystem {
+    pub fn lookup(&self, path: &[u8]) -> Result<InodeNumber, Errno> {
+        self.ext2.lock().lookup_path(path)
+    }
+
+    pub fn metadata(&self, inode: InodeNumber) -> Result<Metadata, Errno> {
+        self.ext2.lock().metadata(inode)
+    }
+
+    /// Splits `path` into its parent directory's inode and its last name.
+    fn parent_of<'p>(&self, path: &'p [u8]) -> Result<(InodeNumber, &'p [u8]), Errno> {
+        let trimmed = path.strip_suffix(b"/").unwrap_or(path);
+        let (parent, name) = match trimmed.iter().rposition(|&byte| byte == b'/') {
+            Some(slash) => (&trimmed[..slash], &trimmed[slash + 1..]),
+            None => (&b""[..], trimmed),
+        };
+        if name.is_empty() {
+            return Err(Errno::EEXIST);
+        }
+        let parent = self.lookup(if parent.is_empty() { b"/" } else { parent })?;
+        if self.metadata(parent)?.file_type != FileType::Directory {
+            return Err(Errno::ENOTDIR);
+        }
+        Ok((parent, name))
+    }
+
+    /// Creates a regular file at `path`.
+    pub fn create(&self, path: &[u8], permissions: u16) -> Result<InodeNumber, Errno> {
+        let (parent, name) = self.parent_of(path)?;
+        let now = crate::time::unix_seconds();
+        self.ext2.lock().create(parent, name, permissions, now)
+    }
+
+    pub fn mkdir(&self, path: &[u8], permissions: u16) -> Result<InodeNumber, Errno> {
+        let (parent, name) = self.parent_of(path)?;
+        let now = crate::time::unix_seconds();
+        self.ext2.lock().mkdir(parent, name, permissions, now)
+    }
+
+    /// Removes a name. The file's cached pages go with its last link.
+    pub fn unlink(&self, path: &[u8]) -> Result<(), Errno> {
+        let (parent, name) = self.parent_of(path)?;
+        let inode = self.ext2.lock().lookup(parent, name)?;
+        if self.metadata(inode)?.links <= 1 {
+            self.drop_cached_pages(inode, 0)?;
+        }
+        self.ext2
+            .lock()
+            .unlink(parent, name, crate::time::unix_seconds())
+    }
+
+    /// Device requests so far (for the msync trace line).
+    pub fn requests_submitted(&self) -> u64 {
+        self.disk.requests_submitted()
+    }
+
+    /// Where a newly opened description starts in the file's error sequence.
+    pub fn error_cursor(&self, inode: InodeNumber) -> ErrorCursor {
+        self.cache.lock().file_mut(u64::from(inode)).errors.cursor()
+    }
+
+    /// fsync(2): the file's dirty pages, the file system's metadata, a device
+    /// flush; then any write-back error `cursor` has not yet seen.
+    pub fn fsync(&self, inode: InodeNumber, cursor: &mut ErrorCursor) -> Result<(), Errno> {
+        let written = self.write_back(inode, 0..u64::MAX, true).map(|_| ());
+        self.make_durable()?;
+        let unseen = self.unseen_errors(inode, cursor);
+        written.and(unseen)
+    }
+
+    /// Writes back every dirty page, the file-system metadata, and flushes
+    /// the disk: `sync(2)`, and what a clean shutdown does.
+    pub fn sync_all(&self) -> Result<(), Errno> {
+        let files: Vec<u64> = self.cache.lock().files().collect();
+        let mut result = Ok(());
+        for file in files {
+            let written = self.write_back(file as InodeNumber, 0..u64::MAX, true);
+            result = result.and(written.map(|_| ()));
+        }
+        self.make_durable()?;
+        result
+    }
+}
+
+/// Dirty pages older than this are written back without being asked, as
+/// Linux's flusher does after `dirty_expire_centisecs` (30 s there).
+const DIRTY_EXPIRE_NS: u64 = 5_000_000_000;
+
+impl FileSystem {
+    /// Starts write-back of the pages that have been dirty too long.
+    fn flush_expired(&self) {
+        let deadline = crate::time::now_ns().saturating_sub(DIRTY_EXPIRE_NS);
+        let expired = self.cache.lock().expired_dirty(deadline);
+        let mut ranges: Vec<(u64, core::ops::Range<u64>)> = Vec::new();
+        for (file, index) in expired {
+            match ranges.last_mut() {
+                Some((last_file, range)) if *last_file == file && range.end == index => {
+                    range.end += 1;
+                }
+                _ => ranges.push((file, index..index + 1)),
+            }
+        }
+        for (file, range) in ranges {
+            if let Err(errno) = self.write_back(file as InodeNumber, range, false) {
+                log::warn!("flusher: inode {file}: {errno}");
+            }
+        }
+    }
+}
+
+/// How often the flusher looks for expired pages, in timer ticks.
+const FLUSHER_PERIOD_TICKS: u64 = crate::time::TICK_HZ as u64;
+
+/// Work that must happen without a system call: settling finished
+/// asynchronous writes, and (once a second) the flusher. Called by the timer
+/// when it interrupts user mode (no kernel lock can be held then) and by
+/// sleeping system calls.
+pub fn background_work() {
+    if let Some(fs) = root() {
+        fs.reap_completed();
+        if crate::time::ticks().is_multiple_of(FLUSHER_PERIOD_TICKS) {
+            fs.flush_expired();
+        }
+    }
+}

@@ -1,0 +1,368 @@
+//! The page cache at work: filling pages from disk, reads and writes through
+//! cached pages, and write-back — `mm::page_cache` keeps the states and plans
+//! the device requests; this module moves the bytes.
+//!
+//! Write-back takes the range's dirty pages (dirty → under write-back), asks
+//! ext2 for their disk blocks (allocating where the file has holes), groups
+//! them into one device request per run of consecutive blocks, and submits
+//! every request before waiting for any. A synchronous caller then waits for
+//! its batch; an asynchronous one leaves it in `in_flight`, where
+//! [`FileSystem::reap_completed`] finds it finished. Pages turn clean only
+//! when their request succeeded.
+
+use super::FileSystem;
+use crate::block::{DmaBuffer, MAX_REQUEST_BYTES, SECTOR_SIZE, Ticket};
+use crate::memory::machine::{DirectMap, HardwareTlb, KernelFrames};
+use crate::memory::{frames, phys_to_virt};
+use abi::Errno;
+use alloc::vec::Vec;
+use core::ops::Range;
+use ext2::{Ext2, InodeNumber, MappedBlock};
+use mm::frame::PAGE_SIZE;
+use mm::page_cache::{PageCache, PageState, PageToWrite, WriteRun, plan_write_runs};
+use mm::walk::PageTableWalker;
+use x86_64::PhysAddr;
+
+const PAGE: usize = PAGE_SIZE as usize;
+/// The most file-system blocks a page holds (1 KiB blocks).
+const MAX_BLOCKS_PER_PAGE: usize = 4;
+
+/// The device requests of one write-back call, and the pages they carry.
+pub struct InFlightWrite {
+    file: InodeNumber,
+    pages: Vec<u64>,
+    tickets: Vec<Ticket>,
+}
+
+/// The bytes of a frame, through the direct map.
+///
+/// # Safety
+/// The caller must own the frame's contents for the borrow: a page-cache frame
+/// with the cache lock held, or a frame nobody else can reach yet.
+unsafe fn frame_bytes<'a>(frame: PhysAddr) -> &'a mut [u8] {
+    // SAFETY: a whole frame in the direct map; exclusivity is the caller's.
+    unsafe { core::slice::from_raw_parts_mut(phys_to_virt(frame).as_mut_ptr(), PAGE) }
+}
+
+impl FileSystem {
+    fn blocks_per_page(&self) -> u64 {
+        PAGE_SIZE / u64::from(self.block_size)
+    }
+
+    /// The frame of page `index` of `inode`, read in if it is not cached.
+    pub(super) fn page_frame(
+        &self,
+        ext2: &mut Ext2<&'static crate::block::Disk>,
+        cache: &mut PageCache,
+        inode: InodeNumber,
+        index: u64,
+    ) -> Result<PhysAddr, Errno> {
+        if let Some(page) = cache.page(u64::from(inode), index) {
+            return Ok(page.frame);
+        }
+        let frame = frames::alloc_zeroed_frame().ok_or(Errno::ENOMEM)?;
+        if let Err(errno) = self.fill_page(ext2, inode, index, frame) {
+            frames::free_frame(frame);
+            return Err(errno);
+        }
+        cache.insert(u64::from(inode), index, frame, PageState::UP_TO_DATE);
+        Ok(frame)
+    }
+
+    /// Reads the blocks of page `index` into the zeroed `frame`, one device
+    /// request per run of consecutive blocks; holes stay zero.
+    fn fill_page(
+        &self,
+        ext2: &mut Ext2<&'static crate::block::Disk>,
+        inode: InodeNumber,
+        index: u64,
+        frame: PhysAddr,
+    ) -> Result<(), Errno> {
+        let per_page = self.blocks_per_page();
+        let block_size = self.block_size as usize;
+        let blocks_in_file = ext2.metadata(inode)?.size.div_ceil(block_size as u64);
+        let count = blocks_in_file
+            .saturating_sub(index * per_page)
+            .min(per_page) as usize;
+        let mut blocks = [None; MAX_BLOCKS_PER_PAGE];
+        ext2.map_blocks(inode, index * per_page, &mut blocks[..count])?;
+        // SAFETY: the frame is not in the cache yet; only we can reach it.
+        let bytes = unsafe { frame_bytes(frame) };
+        let mut slot = 0;
+        while slot < count {
+            let Some(first) = blocks[slot] else {
+                slot += 1;
+                continue;
+            };
+            let mut len = 1;
+            while slot + len < count && blocks[slot + len] == Some(first + len as u32) {
+                len += 1;
+            }
+            ext2.read_blocks(
+                first,
+                &mut bytes[slot * block_size..(slot + len) * block_size],
+            )?;
+            slot += len;
+        }
+        Ok(())
+    }
+
+    /// read(2) of a regular file: up to `buffer.len()` bytes at `offset`,
+    /// fewer at the end of the file.
+    pub fn read_at(
+        &self,
+        inode: InodeNumber,
+        offset: u64,
+        buffer: &mut [u8],
+    ) -> Result<usize, Errno> {
+        let mut ext2 = self.ext2.lock();
+        let size = ext2.metadata(inode)?.size;
+        let end = size.min(offset.saturating_add(buffer.len() as u64));
+        let mut cache = self.cache.lock();
+        let mut done = 0;
+        for (position, len) in page_pieces(offset..end) {
+            let frame = self.page_frame(&mut ext2, &mut cache, inode, position / PAGE_SIZE)?;
+            let within = (position % PAGE_SIZE) as usize;
+            // SAFETY: a cached frame, read with the cache lock held.
+            let bytes = unsafe { frame_bytes(frame) };
+            buffer[done..done + len].copy_from_slice(&bytes[within..within + len]);
+            done += len;
+        }
+        Ok(done)
+    }
+
+    /// write(2) of a regular file: the bytes land in cached pages, which turn
+    /// dirty; the file grows first if the write ends past its end.
+    pub fn write_at(&self, inode: InodeNumber, offset: u64, data: &[u8]) -> Result<usize, Errno> {
+        let end = offset.checked_add(data.len() as u64).ok_or(Errno::EFBIG)?;
+        let mut ext2 = self.ext2.lock();
+        if end > ext2.metadata(inode)?.size {
+            ext2.set_len(inode, end, crate::time::unix_seconds())?;
+        }
+        let mut cache = self.cache.lock();
+        let now = crate::time::now_ns();
+        let mut done = 0;
+        for (position, len) in page_pieces(offset..end) {
+            let index = position / PAGE_SIZE;
+            let frame = self.page_frame(&mut ext2, &mut cache, inode, index)?;
+            let within = (position % PAGE_SIZE) as usize;
+            // SAFETY: a cached frame, written with the cache lock held.
+            let bytes = unsafe { frame_bytes(frame) };
+            bytes[within..within + len].copy_from_slice(&data[done..done + len]);
+            cache.mark_dirty(u64::from(inode), index, now);
+            done += len;
+        }
+        Ok(done)
+    }
+
+    /// ftruncate(2): the new size on disk, and the cache cut to match. Bytes
+    /// past the new end in the last page become zeros, so that a later
+    /// extension reads zeros there.
+    pub fn set_len(&self, inode: InodeNumber, size: u64) -> Result<(), Errno> {
+        let mut ext2 = self.ext2.lock();
+        ext2.set_len(inode, size, crate::time::unix_seconds())?;
+        self.drop_cached_pages(inode, size.div_ceil(PAGE_SIZE))?;
+        let mut cache = self.cache.lock();
+        let tail = (size % PAGE_SIZE) as usize;
+        if tail != 0
+            && let Some(page) = cache.page(u64::from(inode), size / PAGE_SIZE)
+        {
+            // SAFETY: a cached frame, written with the cache lock held.
+            unsafe { frame_bytes(page.frame)[tail..].fill(0) };
+            cache.mark_dirty(u64::from(inode), size / PAGE_SIZE, crate::time::now_ns());
+        }
+        Ok(())
+    }
+
+    /// Removes the pages of `inode` from index `first` on, after their
+    /// writes finish, and frees them.
+    pub(super) fn drop_cached_pages(&self, inode: InodeNumber, first: u64) -> Result<(), Errno> {
+        self.wait_for_writes(inode, first..u64::MAX);
+        let evicted = self.cache.lock().truncate(u64::from(inode), first);
+        for page in evicted {
+            // Later accesses through these mappings fault, find the page past
+            // the end of the file, and get SIGBUS.
+            for mapper in page.mappers {
+                let pending = PageTableWalker::new(&DirectMap, mapper.root)
+                    .unmap(mapper.page..mapper.page + PAGE_SIZE);
+                pending.finish(&mut HardwareTlb, &mut KernelFrames, |_| {});
+            }
+            frames::free_frame(page.frame);
+        }
+        Ok(())
+    }
+
+    /// Writes back the dirty pages of `inode` with index in `indices`. With
+    /// `wait`, waits first for writes already in flight there, then for its
+    /// own, and returns the first error; without, returns once submitted.
+    /// Returns the bytes submitted to the device.
+    pub fn write_back(
+        &self,
+        inode: InodeNumber,
+        indices: Range<u64>,
+        wait: bool,
+    ) -> Result<u64, Errno> {
+        self.reap_completed();
+        if wait {
+            self.wait_for_writes(inode, indices.clone());
+        }
+        let mut ext2 = self.ext2.lock();
+        let pages = self.cache.lock().begin_writeback(u64::from(inode), indices);
+        if pages.is_empty() {
+            return Ok(0);
+        }
+        let mut bytes = 0;
+        let submitted = self.plan_runs(&mut ext2, inode, &pages).and_then(|runs| {
+            bytes = runs
+                .iter()
+                .map(|run| run.blocks * u64::from(self.block_size))
+                .sum();
+            self.submit(&runs)
+        });
+        drop(ext2);
+        let indices: Vec<u64> = pages.iter().map(|page| page.index).collect();
+        let tickets = match submitted {
+            Ok(tickets) => tickets,
+            Err(errno) => {
+                self.finish_pages(inode, &indices, Err(errno));
+                return Err(errno);
+            }
+        };
+        let batch = InFlightWrite {
+            file: inode,
+            pages: indices,
+            tickets,
+        };
+        if wait {
+            self.complete(batch).map(|()| bytes)
+        } else {
+            self.in_flight.lock().push(batch);
+            Ok(bytes)
+        }
+    }
+
+    /// The device requests for `pages`: their blocks (allocated where the
+    /// file has holes), grouped by [`plan_write_runs`].
+    fn plan_runs(
+        &self,
+        ext2: &mut Ext2<&'static crate::block::Disk>,
+        inode: InodeNumber,
+        pages: &[PageToWrite],
+    ) -> Result<Vec<WriteRun>, Errno> {
+        let per_page = self.blocks_per_page();
+        let block_size = u64::from(self.block_size);
+        let blocks_in_file = ext2.metadata(inode)?.size.div_ceil(block_size);
+        let max_blocks = MAX_REQUEST_BYTES as u64 / block_size;
+        plan_write_runs(pages, self.block_size, max_blocks, |index| {
+            let first = index * per_page;
+            let count = blocks_in_file.saturating_sub(first).min(per_page) as usize;
+            let mut mapped = [MappedBlock {
+                disk_block: 0,
+                newly_allocated: false,
+            }; MAX_BLOCKS_PER_PAGE];
+            if count > 0 {
+                ext2.map_blocks_allocating(inode, first, &mut mapped[..count])?;
+            }
+            Ok((0..per_page as usize)
+                .map(|slot| (slot < count).then(|| u64::from(mapped[slot].disk_block)))
+                .collect())
+        })
+    }
+
+    /// Copies each run into a DMA buffer and submits it; every request is
+    /// in flight before this returns.
+    fn submit(&self, runs: &[WriteRun]) -> Result<Vec<Ticket>, Errno> {
+        let sectors_per_block = u64::from(self.block_size) / SECTOR_SIZE as u64;
+        let mut tickets = Vec::with_capacity(runs.len());
+        let cache = self.cache.lock();
+        for run in runs {
+            let mut buffer = DmaBuffer::new((run.blocks * u64::from(self.block_size)) as usize)?;
+            let mut filled = 0;
+            for segment in &run.segments {
+                let (offset, len) = (segment.offset as usize, segment.len as usize);
+                // SAFETY: a page under write-back, read with the cache lock held.
+                let bytes = unsafe { frame_bytes(segment.frame) };
+                buffer.as_mut_slice()[filled..filled + len]
+                    .copy_from_slice(&bytes[offset..offset + len]);
+                filled += len;
+            }
+            tickets.push(
+                self.disk
+                    .submit_write(run.first_block * sectors_per_block, buffer)?,
+            );
+        }
+        drop(cache);
+        Ok(tickets)
+    }
+
+    /// Waits for every request of `batch` and settles its pages.
+    fn complete(&self, batch: InFlightWrite) -> Result<(), Errno> {
+        let mut result = Ok(());
+        for ticket in batch.tickets {
+            if let Err(errno) = ticket.wait() {
+                result = result.and(Err(errno));
+            }
+        }
+        self.finish_pages(batch.file, &batch.pages, result);
+        result
+    }
+
+    fn finish_pages(&self, inode: InodeNumber, pages: &[u64], result: Result<(), Errno>) {
+        if let Err(errno) = result {
+            log::warn!("write-back of inode {inode} failed: {errno}");
+        }
+        let mut cache = self.cache.lock();
+        let now = crate::time::now_ns();
+        for &index in pages {
+            cache.end_writeback(u64::from(inode), index, result, now);
+        }
+    }
+
+    /// Settles every asynchronous write-back whose requests have all
+    /// finished. Never waits.
+    pub fn reap_completed(&self) {
+        let finished: Vec<InFlightWrite> = {
+            let Some(mut in_flight) = self.in_flight.try_lock() else {
+                return;
+            };
+            let (finished, pending) = core::mem::take(&mut *in_flight)
+                .into_iter()
+                .partition(|batch| batch.tickets.iter().all(Ticket::is_complete));
+            *in_flight = pending;
+            finished
+        };
+        for batch in finished {
+            let _ = self.complete(batch);
+        }
+    }
+
+    /// Waits until no page of `inode` in `indices` is under write-back.
+    fn wait_for_writes(&self, inode: InodeNumber, indices: Range<u64>) {
+        loop {
+            self.reap_completed();
+            if !self
+                .cache
+                .lock()
+                .writeback_in_flight(u64::from(inode), indices.clone())
+            {
+                return;
+            }
+            arch::cpu::halt();
+        }
+    }
+}
+
+/// Splits a byte range into pieces that do not cross page boundaries:
+/// `(position, len)`.
+fn page_pieces(range: Range<u64>) -> impl Iterator<Item = (u64, usize)> {
+    let mut position = range.start;
+    core::iter::from_fn(move || {
+        if position >= range.end {
+            return None;
+        }
+        let len = (PAGE_SIZE - position % PAGE_SIZE).min(range.end - position);
+        let piece = (position, len as usize);
+        position += len;
+        Some(piece)
+    })
+}

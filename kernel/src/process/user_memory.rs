@@ -1,0 +1,119 @@
+//! Copies between the kernel and a process's memory.
+//!
+//! The kernel never dereferences a user address. It translates each page
+//! through the process's page tables (faulting it in first if the VMA allows
+//! the access) and copies through the direct map, so a bad pointer from user
+//! space is `EFAULT`, never a kernel fault, and SMAP can stay on.
+
+use super::Process;
+use super::fault::{FAULT_PRESENT, FAULT_WRITE};
+use crate::memory::machine::DirectMap;
+use crate::memory::phys_to_virt;
+use abi::Errno;
+use alloc::vec::Vec;
+use mm::address_space::{USER_END, USER_START};
+use mm::frame::PAGE_SIZE;
+use mm::walk::Leaf;
+use x86_64::PhysAddr;
+
+/// What the kernel is about to do with user memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+impl Process {
+    /// The frame behind the user page containing `addr`, mapped for `access`,
+    /// faulting the page in the way a user access would.
+    fn user_frame(&mut self, addr: u64, access: Access) -> Result<PhysAddr, Errno> {
+        if !(USER_START..USER_END).contains(&addr) {
+            return Err(Errno::EFAULT);
+        }
+        let page = addr & !(PAGE_SIZE - 1);
+        let usable = |leaf: &Leaf| {
+            leaf.permissions.accessible && (access == Access::Read || leaf.permissions.writable)
+        };
+        let leaf = self.address_space.walker(&DirectMap).lookup(page);
+        if let Some(leaf) = leaf.filter(usable) {
+            return Ok(leaf.frame);
+        }
+        let present = if leaf.is_some() { FAULT_PRESENT } else { 0 };
+        let write = if access == Access::Write {
+            FAULT_WRITE
+        } else {
+            0
+        };
+        self.handle_page_fault(addr, present | write)
+            .map_err(|_| Errno::EFAULT)?;
+        let leaf = self.address_space.walker(&DirectMap).lookup(page);
+        leaf.filter(usable)
+            .map(|leaf| leaf.frame)
+            .ok_or(Errno::EFAULT)
+    }
+
+    /// Copies `buffer.len()` bytes from user address `addr`.
+    pub fn copy_from_user(&mut self, addr: u64, buffer: &mut [u8]) -> Result<(), Errno> {
+        self.for_each_user_chunk(addr, buffer.len(), Access::Read, |kernel, offset, len| {
+            // SAFETY: `kernel` points into a mapped user frame with `len` bytes left.
+            let source = unsafe { core::slice::from_raw_parts(kernel, len) };
+            buffer[offset..offset + len].copy_from_slice(source);
+        })
+    }
+
+    /// Copies `data` to user address `addr`.
+    pub fn copy_to_user(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        self.for_each_user_chunk(addr, data.len(), Access::Write, |kernel, offset, len| {
+            // SAFETY: `kernel` points into a mapped, writable user frame with
+            // `len` bytes left.
+            let target = unsafe { core::slice::from_raw_parts_mut(kernel, len) };
+            target.copy_from_slice(&data[offset..offset + len]);
+        })
+    }
+
+    /// A NUL-terminated string from user memory (a path), without its NUL.
+    pub fn copy_string_from_user(&mut self, addr: u64, max: usize) -> Result<Vec<u8>, Errno> {
+        let mut string = Vec::new();
+        let mut cursor = addr;
+        loop {
+            let in_page = (PAGE_SIZE - cursor % PAGE_SIZE) as usize;
+            let mut chunk = [0u8; PAGE_SIZE as usize];
+            self.copy_from_user(cursor, &mut chunk[..in_page])?;
+            if let Some(nul) = chunk[..in_page].iter().position(|&byte| byte == 0) {
+                string.extend_from_slice(&chunk[..nul]);
+                return Ok(string);
+            }
+            string.extend_from_slice(&chunk[..in_page]);
+            if string.len() >= max {
+                return Err(Errno::ENAMETOOLONG);
+            }
+            cursor += in_page as u64;
+        }
+    }
+
+    /// Calls `copy(kernel_pointer, offset, len)` for each page-sized piece of
+    /// `addr..addr + len`, after checking the whole range is accessible.
+    fn for_each_user_chunk(
+        &mut self,
+        addr: u64,
+        len: usize,
+        access: Access,
+        mut copy: impl FnMut(*mut u8, usize, usize),
+    ) -> Result<(), Errno> {
+        let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
+        let mut chunks = Vec::new();
+        let mut cursor = addr;
+        while cursor < end {
+            let in_page = (PAGE_SIZE - cursor % PAGE_SIZE).min(end - cursor);
+            let frame = self.user_frame(cursor, access)?;
+            chunks.push((frame + cursor % PAGE_SIZE, in_page as usize));
+            cursor += in_page;
+        }
+        let mut offset = 0;
+        for (phys, len) in chunks {
+            copy(phys_to_virt(phys).as_mut_ptr(), offset, len);
+            offset += len;
+        }
+        Ok(())
+    }
+}

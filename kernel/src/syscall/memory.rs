@@ -1,0 +1,253 @@
+//! Memory system calls. Every rule lives in `mm`; these functions resolve
+//! descriptors, supply the machine, and carry out what `mm` decides.
+
+use crate::fs::file::FileKind;
+use crate::fs::mapping::InodeFile;
+use crate::fs::root;
+use crate::memory::machine::{DirectMap, HardwareTlb, with_machine};
+use crate::process::{Process, with_current};
+use abi::Errno;
+use abi::mman::{MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_PRIVATE, PROT_READ, PROT_WRITE};
+use alloc::sync::Arc;
+use ext2::InodeNumber;
+use mm::address_space::{FileMapping, MmapRequest, SyncRange};
+use mm::frame::PAGE_SIZE;
+use mm::vma::FileRef;
+
+pub fn mmap(
+    addr: u64,
+    len: u64,
+    prot: u64,
+    flags: u64,
+    fd: u64,
+    offset: u64,
+) -> Result<u64, Errno> {
+    let flags = flags as u32;
+    let file = if flags & MAP_ANONYMOUS != 0 {
+        None
+    } else {
+        with_current(|process| process.files.get(fd))
+            .ok()
+            .map(|open_file| -> Result<FileMapping, Errno> {
+                let open = open_file.lock();
+                let FileKind::Regular(inode) = open.kind else {
+                    return Err(Errno::ENODEV);
+                };
+                let (readable, writable) = (open.readable, open.writable);
+                drop(open);
+                Ok(FileMapping {
+                    file: FileRef::new(Arc::new(InodeFile {
+                        inode,
+                        open: Some(open_file),
+                    })),
+                    readable,
+                    writable,
+                })
+            })
+            .transpose()?
+    };
+    let request = MmapRequest {
+        addr,
+        len,
+        prot: prot as u32,
+        flags,
+        file,
+        offset,
+    };
+    with_current(|process| {
+        let releaser = process.releaser();
+        with_machine(|machine| process.address_space.mmap(request, machine, releaser))
+    })
+}
+
+pub fn munmap(addr: u64, len: u64) -> Result<u64, Errno> {
+    with_current(|process| {
+        let releaser = process.releaser();
+        with_machine(|machine| process.address_space.munmap(addr, len, machine, releaser))
+    })
+    .map(|()| 0)
+}
+
+pub fn mprotect(addr: u64, len: u64, prot: u64) -> Result<u64, Errno> {
+    with_current(|process| {
+        with_machine(|machine| {
+            process
+                .address_space
+                .mprotect(addr, len, prot as u32, machine)
+        })
+    })
+    .map(|()| 0)
+}
+
+pub fn mlock(addr: u64, len: u64) -> Result<u64, Errno> {
+    with_current(|process| process.address_space.mlock(addr, len)).map(|()| 0)
+}
+
+pub fn munlock(addr: u64, len: u64) -> Result<u64, Errno> {
+    with_current(|process| process.address_space.munlock(addr, len)).map(|()| 0)
+}
+
+pub fn mlockall(flags: u64) -> Result<u64, Errno> {
+    with_current(|process| process.address_space.mlockall(flags as u32)).map(|()| 0)
+}
+
+pub fn munlockall() -> Result<u64, Errno> {
+    with_current(|process| process.address_space.munlockall());
+    Ok(0)
+}
+
+/// madvise(2): every advice is a hint this kernel may ignore; the range and
+/// advice are still checked as Linux does.
+pub fn madvise(addr: u64, len: u64, advice: u64) -> Result<u64, Errno> {
+    const KNOWN_ADVICE: [u64; 8] = [0, 1, 2, 3, 4, 8, 9, 10]; // NORMAL..DONTNEED, FREE, REMOVE, DONTFORK
+    if !addr.is_multiple_of(PAGE_SIZE) || !KNOWN_ADVICE.contains(&advice) {
+        return Err(Errno::EINVAL);
+    }
+    let end = addr
+        .checked_add(len.next_multiple_of(PAGE_SIZE))
+        .ok_or(Errno::EINVAL)?;
+    with_current(|process| {
+        let mut covered = addr;
+        for vma in process.address_space.vmas().overlapping(addr..end) {
+            if vma.start > covered {
+                return Err(Errno::ENOMEM);
+            }
+            covered = vma.end;
+        }
+        if covered < end {
+            Err(Errno::ENOMEM)
+        } else {
+            Ok(0)
+        }
+    })
+}
+
+/// brk(2): moves the end of the heap, which starts right after the image.
+/// Like Linux, answers with the current break when the request cannot be met.
+pub fn brk(requested: u64) -> Result<u64, Errno> {
+    with_current(|process| {
+        let heap = process.brk.clone();
+        if requested < heap.start {
+            return Ok(heap.end);
+        }
+        let (old_top, new_top) = (
+            heap.end.next_multiple_of(PAGE_SIZE),
+            requested.next_multiple_of(PAGE_SIZE),
+        );
+        let moved = if new_top > old_top {
+            grow_heap(process, old_top, new_top)
+        } else if new_top < old_top {
+            let releaser = process.releaser();
+            with_machine(|machine| {
+                process
+                    .address_space
+                    .munmap(new_top, old_top - new_top, machine, releaser)
+            })
+        } else {
+            Ok(())
+        };
+        if moved.is_ok() {
+            process.brk.end = requested;
+        }
+        Ok(process.brk.end)
+    })
+}
+
+fn grow_heap(process: &mut Process, from: u64, to: u64) -> Result<(), Errno> {
+    let request = MmapRequest {
+        addr: from,
+        len: to - from,
+        prot: PROT_READ | PROT_WRITE,
+        flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+        file: None,
+        offset: 0,
+    };
+    let releaser = process.releaser();
+    with_machine(|machine| process.address_space.mmap(request, machine, releaser)).map(|_| ())
+}
+
+/// Figures for the trace line of one msync call.
+#[derive(Default)]
+struct MsyncTrace {
+    vmas: usize,
+    tables: u64,
+    ptes: u64,
+    dirty: usize,
+    bytes: u64,
+    requests_before: u64,
+}
+
+/// msync(2): `mm` validates and plans; for each shared file range the D bits
+/// of this mapping (one walk) and of every other mapping of those pages (the
+/// reverse map) move to the page cache, the range is written back, and with
+/// MS_SYNC the call waits, makes the data durable, and reports write-back
+/// errors not yet seen through the mapping's file.
+pub fn msync(addr: u64, len: u64, flags: u64) -> Result<u64, Errno> {
+    let started = crate::time::now_ns();
+    let plan = with_current(|process| process.address_space.msync(addr, len, flags as u32));
+    let Some(fs) = root() else {
+        return plan.result.map(|()| 0);
+    };
+    let mut trace = MsyncTrace {
+        vmas: plan.ranges.len(),
+        requests_before: fs.requests_submitted(),
+        ..MsyncTrace::default()
+    };
+    for range in &plan.ranges {
+        let inode = range.file.id() as InodeNumber;
+        collect_range_dirty_bits(fs, inode, range, &mut trace);
+        trace.bytes += fs.write_back(inode, range.file_pages.clone(), plan.wait)?;
+        if plan.wait {
+            fs.make_durable()?;
+            if let Some(mapped) = mapped_inode_file(&range.file)
+                && let Some(open) = &mapped.open
+            {
+                fs.unseen_errors(inode, &mut open.lock().errors)?;
+            }
+        }
+    }
+    log::debug!(
+        "msync {addr:#x}+{len:#x} flags {flags:#x}: {} VMAs, {} page tables, {} PTEs, {} dirty pages, {} device requests, {} bytes written, {} us -> {:?}",
+        trace.vmas,
+        trace.tables,
+        trace.ptes,
+        trace.dirty,
+        fs.requests_submitted() - trace.requests_before,
+        trace.bytes,
+        (crate::time::now_ns() - started) / 1000,
+        plan.result,
+    );
+    plan.result.map(|()| 0)
+}
+
+fn mapped_inode_file(file: &FileRef) -> Option<&InodeFile> {
+    let any: &dyn core::any::Any = file.file().as_ref();
+    any.downcast_ref::<InodeFile>()
+}
+
+/// Moves the D bits of `range` (this address space, one walk) and of the
+/// other mappings of its pages into the page cache.
+fn collect_range_dirty_bits(
+    fs: &crate::fs::FileSystem,
+    inode: InodeNumber,
+    range: &SyncRange,
+    trace: &mut MsyncTrace,
+) {
+    let (root, dirty_pages, stats) = with_current(|process| {
+        let mut walker = process.address_space.walker(&DirectMap);
+        let pending = walker.clear_dirty(range.virt.clone());
+        let stats = walker.stats();
+        let dirty = pending.invalidate_tlb(&mut HardwareTlb);
+        (process.address_space.page_table_root(), dirty, stats)
+    });
+    trace.tables += stats.tables_visited;
+    trace.ptes += stats.ptes_scanned;
+    let indices: alloc::vec::Vec<u64> = dirty_pages
+        .iter()
+        .map(|dirty| range.file_pages.start + (dirty.page - range.virt.start) / PAGE_SIZE)
+        .collect();
+    fs.mark_pages_dirty(inode, &indices);
+    trace.dirty += indices.len();
+    trace.dirty +=
+        fs.collect_dirty_bits(inode, range.file_pages.clone(), (root, range.virt.clone()));
+}
