@@ -95,3 +95,40 @@ pub fn random_u64() -> u64 {
     mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     mixed ^ (mixed >> 31)
 }
+
+/// CPU features the kernel turned on at boot.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EnabledFeatures {
+    pub smep: bool,
+    pub smap: bool,
+}
+
+/// Lets user programs use SSE (the kernel itself is soft-float and never
+/// touches the vector registers, so user state survives traps untouched),
+/// and turns on SMEP and SMAP where the CPU has them: the kernel never
+/// executes or dereferences user addresses.
+pub fn enable_features() -> EnabledFeatures {
+    use x86_64::registers::control::{Cr0, Cr0Flags, Cr4, Cr4Flags};
+    const SMEP: u32 = 1 << 7;
+    const SMAP: u32 = 1 << 20;
+    let structured = core::arch::x86_64::__cpuid_count(7, 0).ebx;
+    let enabled = EnabledFeatures {
+        smep: structured & SMEP != 0,
+        smap: structured & SMAP != 0,
+    };
+    // SAFETY: SSE state is only ever used by user code; SMEP/SMAP only
+    // forbid what the kernel never does.
+    unsafe {
+        Cr0::update(|flags| {
+            flags.remove(Cr0Flags::EMULATE_COPROCESSOR | Cr0Flags::TASK_SWITCHED);
+            flags.insert(Cr0Flags::MONITOR_COPROCESSOR);
+        });
+        Cr4::update(|flags| {
+            flags.insert(Cr4Flags::OSFXSR | Cr4Flags::OSXMMEXCPT_ENABLE);
+            flags.set(Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION, enabled.smep);
+            flags.set(Cr4Flags::SUPERVISOR_MODE_ACCESS_PREVENTION, enabled.smap);
+        });
+        core::arch::asm!("fninit", options(nomem, nostack));
+    }
+    enabled
+}

@@ -47,9 +47,15 @@ fn boot(boot: BootInfo) -> ! {
 /// Runs on the main kernel stack for the rest of the kernel's life.
 extern "C" fn main() -> ! {
     trap::init_interrupts();
+    let features = arch::cpu::enable_features();
     arch::user::init(syscall::handle);
     let command_line = COMMAND_LINE.get().expect("parsed at boot");
     print_banner(command_line);
+    log::info!(
+        "SMEP {}, SMAP {}",
+        on_off(features.smep),
+        on_off(features.smap)
+    );
     block::init();
     if let Some(kind) = command_line.crash {
         crash::run(kind);
@@ -90,4 +96,12 @@ fn print_banner(command_line: &CommandLine) {
         time::TICK_HZ,
         time::now_ns() / 1000
     );
+}
+
+fn on_off(enabled: bool) -> &'static str {
+    if enabled {
+        "on"
+    } else {
+        "off (not offered by this CPU)"
+    }
 }
