@@ -6,6 +6,10 @@ export PATH := $(PATH):/usr/sbin:/sbin
 KERNEL_TARGET := x86_64-unknown-none
 MEM ?= 1G
 APPEND ?=
+INIT ?=
+ROOTFS ?=
+ARGS ?=
+DISK ?=
 TIMEOUT ?= 60
 RUNNER := cargo run --quiet -p qemu-tests --
 
@@ -21,7 +25,8 @@ build: deps
 
 ## Boot the kernel in QEMU (TCG; ACCEL=kvm to opt in to KVM) and show its console.
 run: deps
-	@$(RUNNER) run --mem $(MEM) --append "$(APPEND)" --timeout $(TIMEOUT)
+	@$(RUNNER) run --mem $(MEM) --append "$(APPEND)" --timeout $(TIMEOUT) \
+		--init "$(INIT)" --rootfs "$(ROOTFS)" --args "$(ARGS)" --disk "$(DISK)"
 
 ## Host tests of every crate, then the QEMU boots; ends with `total: N passed, N failed`.
 test: deps
@@ -29,7 +34,8 @@ test: deps
 
 ## Start QEMU halted, waiting for gdb on localhost:1234.
 gdb: deps
-	@$(RUNNER) gdb --mem $(MEM) --append "$(APPEND)"
+	@$(RUNNER) gdb --mem $(MEM) --append "$(APPEND)" \
+		--init "$(INIT)" --rootfs "$(ROOTFS)" --args "$(ARGS)" --disk "$(DISK)"
 
 ## rustfmt and clippy, for the host crates and for the kernel target.
 lint: deps

@@ -2,16 +2,19 @@
 //!
 //! ```text
 //! qemu-runner run  [--mem SIZE] [--append "WORDS"] [--timeout SECS]
+//!                  [--init ELF] [--rootfs DIR] [--args "A B"] [--disk IMAGE]
 //! qemu-runner test [NAME-FILTER]     host tests, then every QEMU case; one total
 //! qemu-runner gdb  [--mem SIZE] [--append "WORDS"]
 //! ```
 //! `ACCEL=kvm` switches from TCG to KVM.
 
 mod cases;
+mod guest;
 mod qemu;
+mod rootfs;
 mod symbolize;
 
-use qemu::{BootConfig, Outcome};
+use qemu::BootConfig;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::time::Duration;
@@ -62,7 +65,8 @@ fn build_kernel() -> Result<PathBuf, String> {
         .join("kernel"))
 }
 
-/// Options shared by `run` and `gdb`.
+/// Options shared by `run` and `gdb`. An option given an empty value (as
+/// `make run` passes unset variables) counts as not given.
 fn boot_config(args: &[String]) -> Result<BootConfig, String> {
     let mut config = BootConfig {
         kernel: build_kernel()?,
@@ -75,26 +79,61 @@ fn boot_config(args: &[String]) -> Result<BootConfig, String> {
         log: qemu::workspace_root().join("build").join("run.log"),
         disks: Vec::new(),
     };
+    let (mut init, mut rootfs, mut init_args, mut disk) = (None, None, String::new(), None);
     let mut options = args.iter();
     while let Some(option) = options.next() {
-        let mut value = || {
-            options
-                .next()
-                .cloned()
-                .ok_or_else(|| format!("{option} needs a value"))
-        };
+        let value = options
+            .next()
+            .cloned()
+            .ok_or_else(|| format!("{option} needs a value"))?;
+        if value.is_empty() {
+            continue;
+        }
         match option.as_str() {
-            "--mem" => config.memory = value()?,
-            "--append" => config.append = value()?,
+            "--mem" => config.memory = value,
+            "--append" => config.append = value,
             "--timeout" => {
-                let seconds = value()?;
-                let seconds = seconds
+                let seconds = value
                     .parse()
-                    .map_err(|_| format!("--timeout takes seconds, not {seconds:?}"))?;
+                    .map_err(|_| format!("--timeout takes seconds, not {value:?}"))?;
                 config.timeout = Duration::from_secs(seconds);
             }
+            "--init" => init = Some(PathBuf::from(value)),
+            "--rootfs" => rootfs = Some(PathBuf::from(value)),
+            "--args" => init_args = value,
+            "--disk" => disk = Some(PathBuf::from(value)),
             other => return Err(format!("unknown option {other:?}")),
         }
+    }
+    let init = match init {
+        Some(init) => init,
+        None => guest::build_c("msync_demo")?,
+    };
+    let image = match disk {
+        Some(disk) => {
+            eprintln!(
+                "qemu-runner: installing {} as /sbin/init in {}",
+                init.display(),
+                disk.display()
+            );
+            rootfs::install_init(&disk, &init)?;
+            disk
+        }
+        None => {
+            let image = qemu::workspace_root().join("build").join("root.img");
+            eprintln!(
+                "qemu-runner: building the root file system {} (mke2fs -d)",
+                image.display()
+            );
+            rootfs::build(&image, &init, rootfs.as_deref(), 4096)?
+        }
+    };
+    config.disks.push(qemu::Disk {
+        file: image.display().to_string(),
+        read_only: false,
+    });
+    if !init_args.is_empty() {
+        config.append = format!("{} -- {init_args}", config.append);
     }
     Ok(config)
 }
@@ -110,17 +149,14 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             eprintln!("  {frame}");
         }
     }
+    let status = qemu::exit_status(&result);
     eprintln!(
-        "qemu-runner: {} after {:.2} s (console log: {})",
+        "qemu-runner: {} after {:.2} s; exit status {status} (console log: {})",
         result.outcome.describe(),
         result.elapsed.as_secs_f64(),
         config.log.display()
     );
-    Ok(match result.outcome {
-        Outcome::KernelSuccess => ExitCode::SUCCESS,
-        Outcome::TimedOut(_) => ExitCode::from(124),
-        _ => ExitCode::FAILURE,
-    })
+    Ok(ExitCode::from(status))
 }
 
 fn gdb(args: &[String]) -> Result<ExitCode, String> {

@@ -208,3 +208,94 @@ pub fn workspace_root() -> PathBuf {
         .expect("qemu-tests lives in the workspace")
         .to_path_buf()
 }
+
+/// What `make run` exits with: init's status as a shell reports it (128 +
+/// the signal for a killed init), 124 for a timeout, 1 when the kernel failed
+/// without init ending (a panic, no root).
+pub fn exit_status(result: &BootResult) -> u8 {
+    const SIGNALS: [(&str, u8); 5] = [
+        ("SIGILL", 4),
+        ("SIGTRAP", 5),
+        ("SIGBUS", 7),
+        ("SIGFPE", 8),
+        ("SIGSEGV", 11),
+    ];
+    let init_status = result.console.lines().find_map(|line| {
+        if let Some(status) = line.strip_prefix("init exited with status ") {
+            return status.trim().parse::<u8>().ok();
+        }
+        let killed = line.strip_prefix("init killed by ")?;
+        SIGNALS
+            .iter()
+            .find(|(name, _)| killed.starts_with(name))
+            .map(|(_, number)| 128 + number)
+    });
+    match (&result.outcome, init_status) {
+        (Outcome::TimedOut(_), _) => 124,
+        (Outcome::KernelSuccess, status) => status.unwrap_or(0),
+        (_, Some(status)) if status != 0 => status,
+        _ => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{BootResult, Outcome, exit_status};
+    use std::time::Duration;
+
+    fn result(outcome: Outcome, console: &str) -> BootResult {
+        BootResult {
+            outcome,
+            console: console.into(),
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn make_run_exits_with_what_happened_to_init() {
+        assert_eq!(
+            exit_status(&result(
+                Outcome::KernelSuccess,
+                "init exited with status 0\n"
+            )),
+            0
+        );
+        assert_eq!(
+            exit_status(&result(
+                Outcome::KernelFailure,
+                "init exited with status 3\n"
+            )),
+            3
+        );
+        assert_eq!(
+            exit_status(&result(
+                Outcome::KernelFailure,
+                "init killed by SIGSEGV at 0x0\n"
+            )),
+            139
+        );
+        assert_eq!(
+            exit_status(&result(
+                Outcome::KernelFailure,
+                "init killed by SIGBUS at 0x1000\n"
+            )),
+            135
+        );
+        assert_eq!(
+            exit_status(&result(Outcome::KernelFailure, "KERNEL PANIC at x\n")),
+            1
+        );
+        assert_eq!(
+            exit_status(&result(
+                Outcome::KernelFailure,
+                "init exited with status 0\nsync at shutdown failed\n"
+            )),
+            1
+        );
+        assert_eq!(
+            exit_status(&result(Outcome::TimedOut(Duration::from_secs(1)), "")),
+            124
+        );
+        assert_eq!(exit_status(&result(Outcome::OtherStatus(0), "")), 1);
+    }
+}
