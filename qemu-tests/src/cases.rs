@@ -17,14 +17,39 @@ pub struct Case {
     pub disk: Option<TestDisk>,
 }
 
-/// A test image of [`DISK_BYTES`] holding [`pattern_byte`], attached as the
-/// kernel's first virtio-blk disk (its tests are in `kernel/src/block/tests.rs`).
+/// The disk a case boots with: a raw test image of [`DISK_BYTES`] holding
+/// [`pattern_byte`] (for the driver's tests in `kernel/src/block/tests.rs`),
+/// or an ext2 root with a user program as `/sbin/init`.
 #[derive(Clone, Copy)]
 pub enum TestDisk {
     Writable,
     ReadOnly,
     /// Writes touching this sector fail with EIO (QEMU's blkdebug driver).
     FailingWritesAt(u64),
+    /// An ext2 root (`mke2fs -d`) with `init` as `/sbin/init`, run with `args`.
+    Root {
+        init: Guest,
+        args: &'static str,
+        block_size: u32,
+    },
+}
+
+/// A user program from `user/`.
+#[derive(Clone, Copy)]
+pub enum Guest {
+    /// `user/c/NAME.c`, built with musl-gcc.
+    C(&'static str),
+    /// The Rust package NAME under `user/rust`.
+    Rust(&'static str),
+}
+
+impl Guest {
+    pub fn build(self) -> Result<PathBuf, String> {
+        match self {
+            Guest::C(name) => crate::guest::build_c(name),
+            Guest::Rust(package) => crate::guest::build_rust(package),
+        }
+    }
 }
 
 pub const DISK_BYTES: usize = 32 << 20;
@@ -36,12 +61,26 @@ pub fn pattern_byte(offset: u64) -> u8 {
 }
 
 impl TestDisk {
-    /// Writes the image (and blkdebug configuration) under `dir` as `name`.
-    fn create(self, dir: &Path, name: &str) -> std::io::Result<(PathBuf, Disk)> {
-        std::fs::create_dir_all(dir)?;
+    /// Makes the image (and blkdebug configuration) under `dir` as `name`;
+    /// returns it, the disk to attach, and what to add to the command line.
+    fn create(self, dir: &Path, name: &str) -> Result<(PathBuf, Disk, String), String> {
+        std::fs::create_dir_all(dir).map_err(|error| error.to_string())?;
         let image = dir.join(format!("{name}.img"));
+        if let TestDisk::Root {
+            init,
+            args,
+            block_size,
+        } = self
+        {
+            crate::rootfs::build(&image, &init.build()?, None, block_size)?;
+            let disk = Disk {
+                file: image.display().to_string(),
+                read_only: false,
+            };
+            return Ok((image, disk, format!(" -- {args}")));
+        }
         let bytes: Vec<u8> = (0..DISK_BYTES as u64).map(pattern_byte).collect();
-        std::fs::write(&image, bytes)?;
+        std::fs::write(&image, bytes).map_err(|error| error.to_string())?;
         let file = match self {
             TestDisk::FailingWritesAt(sector) => {
                 let config = dir.join(format!("{name}.blkdebug"));
@@ -52,13 +91,14 @@ impl TestDisk {
                     format!(
                         "[inject-error]\nevent = \"write_aio\"\niotype = \"write\"\nerrno = \"5\"\nsector = \"{sector}\"\nonce = \"off\"\n"
                     ),
-                )?;
+                )
+                .map_err(|error| error.to_string())?;
                 format!("blkdebug:{}:{}", config.display(), image.display())
             }
             _ => image.display().to_string(),
         };
         let read_only = matches!(self, TestDisk::ReadOnly);
-        Ok((image, Disk { file, read_only }))
+        Ok((image, Disk { file, read_only }, String::new()))
     }
 }
 
@@ -88,6 +128,15 @@ impl Context<'_> {
             .find(|line| line.contains(needle))
             .ok_or_else(|| format!("the console has no line containing {needle:?}"))
     }
+}
+
+/// A root disk with a C program from `user/c` as init.
+const fn c_root(name: &'static str, args: &'static str) -> Option<TestDisk> {
+    Some(TestDisk::Root {
+        init: Guest::C(name),
+        args,
+        block_size: 4096,
+    })
 }
 
 pub fn all() -> Vec<Case> {
@@ -186,6 +235,138 @@ pub fn all() -> Vec<Case> {
             check: kernel_tests_all_pass,
             disk: Some(TestDisk::FailingWritesAt(4096)),
         },
+        Case {
+            name: "msync-conformance-suite",
+            memory: "256M",
+            append: "",
+            expected: Outcome::KernelSuccess,
+            check: user_suite_passes,
+            disk: c_root("msync_conformance", "/"),
+        },
+        Case {
+            name: "msync-conformance-suite-1k-blocks",
+            memory: "256M",
+            append: "",
+            expected: Outcome::KernelSuccess,
+            check: user_suite_passes,
+            disk: Some(TestDisk::Root {
+                init: Guest::C("msync_conformance"),
+                args: "/",
+                block_size: 1024,
+            }),
+        },
+        Case {
+            name: "c-libc-smoke",
+            memory: "128M",
+            append: "",
+            expected: Outcome::KernelSuccess,
+            check: user_suite_passes,
+            disk: c_root("libc_smoke", "/"),
+        },
+        Case {
+            name: "rust-no-std-smoke",
+            memory: "128M",
+            append: "",
+            expected: Outcome::KernelSuccess,
+            check: user_suite_passes,
+            disk: Some(TestDisk::Root {
+                init: Guest::Rust("smoke"),
+                args: "",
+                block_size: 4096,
+            }),
+        },
+        Case {
+            name: "msync-demo",
+            memory: "128M",
+            append: "",
+            expected: Outcome::KernelSuccess,
+            check: |cx| {
+                cx.expect_line("msync returned 0: the page is on the disk.")?;
+                cx.expect_line_starting("init exited with status 0")?;
+                let image = cx.disk_image.ok_or("no disk")?;
+                let file = crate::rootfs::read_file(image, "/msync-demo.txt")?;
+                if !file.starts_with(b"Hello from a MAP_SHARED mapping") {
+                    return Err(format!(
+                        "the file on disk holds {:?}",
+                        String::from_utf8_lossy(&file[..40.min(file.len())])
+                    ));
+                }
+                expect_clean_image(cx)?;
+                Ok(0)
+            },
+            disk: c_root("msync_demo", ""),
+        },
+        Case {
+            name: "user-store-to-unmapped-address-is-sigsegv",
+            memory: "64M",
+            append: "",
+            expected: Outcome::KernelFailure,
+            check: |cx| killed_at_announced_address(cx, "SIGSEGV"),
+            disk: c_root("faults", "segv-unmapped"),
+        },
+        Case {
+            name: "user-store-to-read-only-mapping-is-sigsegv",
+            memory: "64M",
+            append: "",
+            expected: Outcome::KernelFailure,
+            check: |cx| killed_at_announced_address(cx, "SIGSEGV"),
+            disk: c_root("faults", "segv-readonly"),
+        },
+        Case {
+            name: "user-jump-into-non-executable-page-is-sigsegv",
+            memory: "64M",
+            append: "",
+            expected: Outcome::KernelFailure,
+            check: |cx| killed_at_announced_address(cx, "SIGSEGV"),
+            disk: c_root("faults", "segv-nx"),
+        },
+        Case {
+            name: "user-read-past-end-of-mapped-file-is-sigbus",
+            memory: "64M",
+            append: "",
+            expected: Outcome::KernelFailure,
+            check: |cx| killed_at_announced_address(cx, "SIGBUS"),
+            disk: c_root("faults", "sigbus-eof /"),
+        },
+        Case {
+            name: "user-bad-pointer-to-write-is-efault-and-goes-on",
+            memory: "64M",
+            append: "",
+            expected: Outcome::KernelSuccess,
+            check: |cx| {
+                cx.expect_line("survived: write from a bad pointer returned -1, errno EFAULT")?;
+                cx.expect_line_starting("init exited with status 0")
+                    .map(|_| 0)
+            },
+            disk: c_root("faults", "efault"),
+        },
+        Case {
+            name: "user-unknown-syscall-is-enosys-and-logged",
+            memory: "64M",
+            append: "",
+            expected: Outcome::KernelSuccess,
+            check: |cx| {
+                cx.expect_line("survived: system call 999 returned -1, errno ENOSYS")?;
+                cx.expect_line("unknown system call 999: returning ENOSYS")?;
+                cx.expect_line_starting("init exited with status 0")
+                    .map(|_| 0)
+            },
+            disk: c_root("faults", "enosys"),
+        },
+        Case {
+            name: "init-exit-status-3-is-reported",
+            memory: "64M",
+            append: "",
+            expected: Outcome::KernelFailure,
+            check: |cx| {
+                cx.expect_line_starting("init exited with status 3")?;
+                match crate::qemu::exit_status(cx.result) {
+                    3 => Ok(0),
+                    other => Err(format!("make run would exit {other}, not 3")),
+                }
+            },
+            disk: c_root("faults", "exit3"),
+        },
     ]
 }
 
@@ -215,6 +396,48 @@ fn check_written_image(cx: &Context) -> Result<(), String> {
     expect("0x5c (the 1 MiB write)", 2048..4096, Some(0x5c))?;
     expect("the pattern", 4096..32768, None)?;
     expect("zero (the throughput writes)", 32768..65536, Some(0))
+}
+
+/// A user test program's own summary (`N passed, 0 failed`, one `PASS` line
+/// each), init's clean exit, and a file system e2fsck finds clean after.
+fn user_suite_passes(cx: &Context) -> Result<usize, String> {
+    let (passed, failed) = cx
+        .console()
+        .lines()
+        .find_map(crate::guest::summary_counts)
+        .ok_or("the program printed no `N passed, N failed` line")?;
+    let pass_lines = cx
+        .console()
+        .lines()
+        .filter(|line| line.starts_with("PASS "))
+        .count();
+    if failed != 0 || passed == 0 || pass_lines != passed {
+        return Err(format!(
+            "{passed} passed, {failed} failed, {pass_lines} PASS lines"
+        ));
+    }
+    cx.expect_line_starting("init exited with status 0")?;
+    expect_clean_image(cx)?;
+    Ok(passed)
+}
+
+fn expect_clean_image(cx: &Context) -> Result<(), String> {
+    crate::rootfs::check_clean(cx.disk_image.ok_or("the case has no disk")?)
+}
+
+/// The program announced `fault address: A`, and init was killed by
+/// `signal` at exactly A.
+fn killed_at_announced_address(cx: &Context, signal: &str) -> Result<usize, String> {
+    let announced = cx.expect_line_starting("fault address: ")?;
+    let address = announced.trim_start_matches("fault address: ").trim();
+    cx.expect_line_starting(&format!("init killed by {signal} at {address}"))?;
+    let status = crate::qemu::exit_status(cx.result);
+    let expected = if signal == "SIGBUS" { 135 } else { 139 };
+    if status != expected {
+        return Err(format!("make run would exit {status}, not {expected}"));
+    }
+    expect_clean_image(cx)?;
+    Ok(0)
 }
 
 fn kernel_tests_all_pass(cx: &Context) -> Result<usize, String> {
@@ -302,18 +525,18 @@ fn panic_report(cx: &Context) -> Result<usize, String> {
 
 /// Runs one case and says why it failed, if it did.
 pub fn run(case: &Case, base: &BootConfig) -> Result<usize, String> {
-    let (disk_image, disks) = match case.disk {
+    let (disk_image, disks, init_args) = match case.disk {
         Some(disk) => {
-            let (image, disk) = disk
+            let (image, disk, init_args) = disk
                 .create(&base.log, case.name)
                 .map_err(|error| format!("creating the test disk: {error}"))?;
-            (Some(image), vec![disk])
+            (Some(image), vec![disk], init_args)
         }
-        None => (None, Vec::new()),
+        None => (None, Vec::new(), String::new()),
     };
     let config = BootConfig {
         memory: case.memory.into(),
-        append: case.append.into(),
+        append: format!("{}{init_args}", case.append),
         log: base.log.join(format!("{}.log", case.name)),
         disks,
         ..base.clone()

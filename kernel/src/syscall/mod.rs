@@ -126,14 +126,17 @@ pub fn handle(frame: &mut TrapFrame) {
     };
 }
 
-/// uname(2): `struct utsname`, six NUL-padded 65-byte fields.
+/// uname(2): `struct utsname`, six NUL-padded 65-byte fields. This kernel
+/// speaks the Linux ABI, so it says "Linux" with the 6.x release whose
+/// behaviour it follows; its own name is in the node name and version.
 fn uname(buffer: u64) -> Result<u64, Errno> {
     const FIELD: usize = 65;
+    let version = concat!("#1 msync-kernel ", env!("CARGO_PKG_VERSION"));
     let fields: [&[u8]; 6] = [
+        b"Linux",
         b"msync-kernel",
-        b"qemu",
-        env!("CARGO_PKG_VERSION").as_bytes(),
-        b"#1",
+        b"6.1.0-msync-kernel",
+        version.as_bytes(),
         b"x86_64",
         b"(none)",
     ];
