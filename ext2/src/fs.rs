@@ -36,6 +36,9 @@ pub struct Ext2<D: BlockDevice> {
     state_at_mount: u16,
     /// The on-disk superblock currently says `state_at_mount`.
     disk_state_is_clean: bool,
+    /// Something changed since the last sync (the counters in memory, at
+    /// least, are newer than the disk's).
+    changed_since_sync: bool,
 }
 
 /// Geometry and counters, as `dumpe2fs -h` would show them.
@@ -113,6 +116,7 @@ impl<D: BlockDevice> Ext2<D> {
             read_only,
             state_at_mount,
             disk_state_is_clean: true,
+            changed_since_sync: false,
         };
         if !read_only {
             let mount_count = fs.superblock.mount_count().wrapping_add(1);
@@ -132,8 +136,15 @@ impl<D: BlockDevice> Ext2<D> {
             self.superblock.set_write_time(now);
             self.write_superblock()?;
             self.disk_state_is_clean = true;
+            self.changed_since_sync = false;
         }
         self.device.flush()
+    }
+
+    /// Whether the disk lags behind: a change was made since the last sync.
+    /// The kernel's flusher syncs such a file system once it is idle.
+    pub fn has_unsynced_changes(&self) -> bool {
+        self.changed_since_sync
     }
 
     /// Syncs and hands the device back.
@@ -239,6 +250,7 @@ impl<D: BlockDevice> Ext2<D> {
         if self.read_only {
             return Err(Errno::EROFS);
         }
+        self.changed_since_sync = true;
         if self.disk_state_is_clean && self.state_at_mount & STATE_VALID != 0 {
             self.superblock
                 .set_state(self.state_at_mount & !STATE_VALID);

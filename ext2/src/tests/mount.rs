@@ -87,6 +87,20 @@ fn mount_counts_itself_and_the_first_change_marks_the_disk_unclean() {
 }
 
 #[test]
+fn unsynced_changes_are_reported_until_sync() {
+    let scratch = Scratch::new("mount-unsynced");
+    let mut fs = mount(scratch.mkfs(Mkfs::new(4096, 4096)));
+    let time = now();
+    assert!(!fs.has_unsynced_changes(), "nothing changed yet");
+    fs.create(ROOT_INODE, b"file", 0o644, time).unwrap();
+    assert!(fs.has_unsynced_changes());
+    fs.sync(time).unwrap();
+    assert!(!fs.has_unsynced_changes());
+    fs.lookup_path(b"/file").unwrap();
+    assert!(!fs.has_unsynced_changes(), "a lookup changes nothing");
+}
+
+#[test]
 fn changes_mark_the_disk_unclean_until_sync() {
     let scratch = Scratch::new("mount-dirty");
     let mut fs = mount(scratch.mkfs(Mkfs::new(1024, 4096)));

@@ -72,57 +72,82 @@ impl FileSystem {
     }
 
     /// Moves the D bits of the mappings of the pages of `inode` in `indices`
-    /// into the cache, clearing them (Linux's `folio_mkclean`), except the
-    /// mappings of `skip` (an address space root and the virtual range the
-    /// caller already scanned). Each D bit is cleared atomically and its TLB
-    /// entry invalidated before the page is marked dirty, so a store after
-    /// this sets D again and nothing is lost. Returns how many were dirty.
+    /// into the cache (Linux's `folio_mkclean`): first `own` — an address
+    /// space root and the virtual range msync was given, scanned in one walk
+    /// — then every other mapping of those pages, found through the reverse
+    /// map.
     pub fn collect_dirty_bits(
         &self,
         inode: InodeNumber,
         indices: Range<u64>,
-        skip: (PhysAddr, Range<u64>),
-    ) -> usize {
+        own: (PhysAddr, Range<u64>),
+    ) -> DirtyScan {
         let mapped = self.cache.lock().mapped_pages(u64::from(inode), indices);
-        let active_root = arch::paging::active_table_root();
-        let mut dirty = Vec::new();
-        for (index, mappers) in mapped {
-            let others = mappers
-                .into_iter()
-                .filter(|mapper| mapper.root != skip.0 || !skip.1.contains(&mapper.page));
-            for mapper in others {
-                let pending = PageTableWalker::new(&DirectMap, mapper.root)
-                    .clear_dirty(mapper.page..mapper.page + PAGE_SIZE);
-                // Another address space's entries are not in this CPU's TLB:
-                // switching to it reloads CR3, which drops them.
-                let found = if mapper.root == active_root {
-                    pending.invalidate_tlb(&mut HardwareTlb)
-                } else {
-                    pending.invalidate_tlb(&mut NoTlb)
-                };
-                if !found.is_empty() {
-                    dirty.push(index);
-                }
-            }
-        }
-        self.mark_pages_dirty(inode, &dirty);
-        dirty.len()
+        let others = mapped
+            .into_iter()
+            .flat_map(|(_, mappers)| mappers)
+            .filter(|mapper| mapper.root != own.0 || !own.1.contains(&mapper.page));
+        let others = mapper_ranges(others);
+        let mut ranges = alloc::vec![own];
+        ranges.extend(others);
+        self.collect_dirty_in(&ranges)
     }
 
-    /// Marks cached pages of `inode` dirty (their D bits were collected).
-    pub fn mark_pages_dirty(&self, inode: InodeNumber, indices: &[u64]) {
+    /// The flusher's view of stores through mappings: the D bits of every
+    /// mapped cached page move to the cache, so that expiry can write them
+    /// even when nobody calls msync.
+    pub fn collect_all_dirty_bits(&self) -> DirtyScan {
+        let mappers: Vec<Mapper> = {
+            let cache = self.cache.lock();
+            let files: Vec<u64> = cache.files().collect();
+            files
+                .into_iter()
+                .flat_map(|file| cache.mapped_pages(file, 0..u64::MAX))
+                .flat_map(|(_, mappers)| mappers)
+                .collect()
+        };
+        self.collect_dirty_in(&mapper_ranges(mappers.into_iter()))
+    }
+
+    /// Clears the D bits in each `(root, range)` — atomically, the TLB entry
+    /// invalidated before the page is looked at — and marks the cached pages
+    /// whose frames were dirty. A store after the clear sets D again, so
+    /// nothing is lost.
+    fn collect_dirty_in(&self, ranges: &[(PhysAddr, Range<u64>)]) -> DirtyScan {
+        let active_root = arch::paging::active_table_root();
+        let mut scan = DirtyScan::default();
+        let mut frames = Vec::new();
+        for (root, range) in ranges {
+            let mut walker = PageTableWalker::new(&DirectMap, *root);
+            let pending = walker.clear_dirty(range.clone());
+            let stats = walker.stats();
+            scan.tables_visited += stats.tables_visited;
+            scan.ptes_scanned += stats.ptes_scanned;
+            // Another address space's entries are not in this CPU's TLB:
+            // switching to it reloads CR3, which drops them.
+            let found = if *root == active_root {
+                pending.invalidate_tlb(&mut HardwareTlb)
+            } else {
+                pending.invalidate_tlb(&mut NoTlb)
+            };
+            frames.extend(found.iter().map(|dirty| dirty.frame));
+        }
         let mut cache = self.cache.lock();
         let now = crate::time::now_ns();
-        for &index in indices {
-            cache.mark_dirty(u64::from(inode), index, now);
+        for frame in frames {
+            if let Some((file, index)) = cache.owner_of(frame) {
+                cache.mark_dirty(file, index, now);
+                scan.dirty_pages += 1;
+            }
         }
+        scan
     }
 
     /// Makes the writes so far durable: file-system metadata, then a device
-    /// flush (the tail of `fsync` and `msync(MS_SYNC)`).
+    /// flush, both done by ext2's sync (the tail of `fsync` and
+    /// `msync(MS_SYNC)`).
     pub fn make_durable(&self) -> Result<(), Errno> {
-        self.ext2.lock().sync(crate::time::unix_seconds())?;
-        self.disk.flush()
+        self.ext2.lock().sync(crate::time::unix_seconds())
     }
 
     /// The write-back errors recorded for `inode` since `cursor`, advancing it.
@@ -137,6 +162,31 @@ impl FileSystem {
             .errors
             .check_and_advance(cursor)
     }
+}
+
+/// What a D-bit collection found and cost (for the msync trace line).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DirtyScan {
+    pub dirty_pages: usize,
+    pub tables_visited: u64,
+    pub ptes_scanned: u64,
+}
+
+/// Merges mappers into ranges of consecutive virtual pages per address
+/// space, so each range is one walk.
+fn mapper_ranges(mappers: impl Iterator<Item = Mapper>) -> Vec<(PhysAddr, Range<u64>)> {
+    let mut sorted: Vec<Mapper> = mappers.collect();
+    sorted.sort_unstable();
+    let mut ranges: Vec<(PhysAddr, Range<u64>)> = Vec::new();
+    for mapper in sorted {
+        match ranges.last_mut() {
+            Some((root, range)) if *root == mapper.root && range.end == mapper.page => {
+                range.end += PAGE_SIZE;
+            }
+            _ => ranges.push((mapper.root, mapper.page..mapper.page + PAGE_SIZE)),
+        }
+    }
+    ranges
 }
 
 /// For page tables not loaded in CR3: nothing of theirs is cached.

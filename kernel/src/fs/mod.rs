@@ -188,7 +188,30 @@ pub fn background_work() {
     if let Some(fs) = root() {
         fs.reap_completed();
         if crate::time::ticks().is_multiple_of(FLUSHER_PERIOD_TICKS) {
+            fs.collect_all_dirty_bits();
             fs.flush_expired();
+            fs.sync_metadata_when_idle();
+        }
+    }
+}
+
+impl FileSystem {
+    /// Writes the file system's metadata (superblock and group counters) and
+    /// flushes the disk once no write-back is in flight, as Linux's periodic
+    /// write-back does for a file system's own buffers, so that the disk is
+    /// consistent a few seconds after the last change even if nobody syncs.
+    fn sync_metadata_when_idle(&self) {
+        let idle = self
+            .in_flight
+            .try_lock()
+            .is_some_and(|in_flight| in_flight.is_empty());
+        let Some(mut ext2) = self.ext2.try_lock() else {
+            return;
+        };
+        if idle && ext2.has_unsynced_changes() {
+            if let Err(errno) = ext2.sync(crate::time::unix_seconds()) {
+                log::warn!("flusher: syncing the file system: {errno}");
+            }
         }
     }
 }

@@ -2,15 +2,15 @@
 //! descriptors, supply the machine, and carry out what `mm` decides.
 
 use crate::fs::file::FileKind;
-use crate::fs::mapping::InodeFile;
+use crate::fs::mapping::{DirtyScan, InodeFile};
 use crate::fs::root;
-use crate::memory::machine::{DirectMap, HardwareTlb, with_machine};
+use crate::memory::machine::with_machine;
 use crate::process::{Process, with_current};
 use abi::Errno;
 use abi::mman::{MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_PRIVATE, PROT_READ, PROT_WRITE};
 use alloc::sync::Arc;
 use ext2::InodeNumber;
-use mm::address_space::{FileMapping, MmapRequest, SyncRange};
+use mm::address_space::{FileMapping, MmapRequest};
 use mm::frame::PAGE_SIZE;
 use mm::vma::FileRef;
 
@@ -166,17 +166,6 @@ fn grow_heap(process: &mut Process, from: u64, to: u64) -> Result<(), Errno> {
     with_machine(|machine| process.address_space.mmap(request, machine, releaser)).map(|_| ())
 }
 
-/// Figures for the trace line of one msync call.
-#[derive(Default)]
-struct MsyncTrace {
-    vmas: usize,
-    tables: u64,
-    ptes: u64,
-    dirty: usize,
-    bytes: u64,
-    requests_before: u64,
-}
-
 /// msync(2): `mm` validates and plans; for each shared file range the D bits
 /// of this mapping (one walk) and of every other mapping of those pages (the
 /// reverse map) move to the page cache, the range is written back, and with
@@ -188,15 +177,18 @@ pub fn msync(addr: u64, len: u64, flags: u64) -> Result<u64, Errno> {
     let Some(fs) = root() else {
         return plan.result.map(|()| 0);
     };
-    let mut trace = MsyncTrace {
-        vmas: plan.ranges.len(),
-        requests_before: fs.requests_submitted(),
-        ..MsyncTrace::default()
-    };
+    let requests_before = fs.requests_submitted();
+    let root = with_current(|process| process.address_space.page_table_root());
+    let mut scan = DirtyScan::default();
+    let mut bytes = 0;
     for range in &plan.ranges {
         let inode = range.file.id() as InodeNumber;
-        collect_range_dirty_bits(fs, inode, range, &mut trace);
-        trace.bytes += fs.write_back(inode, range.file_pages.clone(), plan.wait)?;
+        let found =
+            fs.collect_dirty_bits(inode, range.file_pages.clone(), (root, range.virt.clone()));
+        scan.dirty_pages += found.dirty_pages;
+        scan.tables_visited += found.tables_visited;
+        scan.ptes_scanned += found.ptes_scanned;
+        bytes += fs.write_back(inode, range.file_pages.clone(), plan.wait)?;
         if plan.wait {
             fs.make_durable()?;
             if let Some(mapped) = mapped_inode_file(&range.file)
@@ -207,13 +199,12 @@ pub fn msync(addr: u64, len: u64, flags: u64) -> Result<u64, Errno> {
         }
     }
     log::debug!(
-        "msync {addr:#x}+{len:#x} flags {flags:#x}: {} VMAs, {} page tables, {} PTEs, {} dirty pages, {} device requests, {} bytes written, {} us -> {:?}",
-        trace.vmas,
-        trace.tables,
-        trace.ptes,
-        trace.dirty,
-        fs.requests_submitted() - trace.requests_before,
-        trace.bytes,
+        "msync {addr:#x}+{len:#x} flags {flags:#x}: {} VMAs, {} page tables, {} PTEs, {} dirty pages, {} device requests, {bytes} bytes written, {} us -> {:?}",
+        plan.ranges.len(),
+        scan.tables_visited,
+        scan.ptes_scanned,
+        scan.dirty_pages,
+        fs.requests_submitted() - requests_before,
         (crate::time::now_ns() - started) / 1000,
         plan.result,
     );
@@ -223,31 +214,4 @@ pub fn msync(addr: u64, len: u64, flags: u64) -> Result<u64, Errno> {
 fn mapped_inode_file(file: &FileRef) -> Option<&InodeFile> {
     let any: &dyn core::any::Any = file.file().as_ref();
     any.downcast_ref::<InodeFile>()
-}
-
-/// Moves the D bits of `range` (this address space, one walk) and of the
-/// other mappings of its pages into the page cache.
-fn collect_range_dirty_bits(
-    fs: &crate::fs::FileSystem,
-    inode: InodeNumber,
-    range: &SyncRange,
-    trace: &mut MsyncTrace,
-) {
-    let (root, dirty_pages, stats) = with_current(|process| {
-        let mut walker = process.address_space.walker(&DirectMap);
-        let pending = walker.clear_dirty(range.virt.clone());
-        let stats = walker.stats();
-        let dirty = pending.invalidate_tlb(&mut HardwareTlb);
-        (process.address_space.page_table_root(), dirty, stats)
-    });
-    trace.tables += stats.tables_visited;
-    trace.ptes += stats.ptes_scanned;
-    let indices: alloc::vec::Vec<u64> = dirty_pages
-        .iter()
-        .map(|dirty| range.file_pages.start + (dirty.page - range.virt.start) / PAGE_SIZE)
-        .collect();
-    fs.mark_pages_dirty(inode, &indices);
-    trace.dirty += indices.len();
-    trace.dirty +=
-        fs.collect_dirty_bits(inode, range.file_pages.clone(), (root, range.virt.clone()));
 }
