@@ -9,6 +9,7 @@
 //! `ACCEL=kvm` switches from TCG to KVM.
 
 mod cases;
+mod durability;
 mod guest;
 mod qemu;
 mod rootfs;
@@ -78,6 +79,7 @@ fn boot_config(args: &[String]) -> Result<BootConfig, String> {
         interactive: true,
         log: qemu::workspace_root().join("build").join("run.log"),
         disks: Vec::new(),
+        kill_on_line: None,
     };
     let (mut init, mut rootfs, mut init_args, mut disk) = (None, None, String::new(), None);
     let mut options = args.iter();
@@ -239,6 +241,7 @@ fn test(filter: &str) -> Result<ExitCode, String> {
         interactive: false,
         log: qemu::workspace_root().join("build").join("qemu-tests"),
         disks: Vec::new(),
+        kill_on_line: None,
     };
     let (mut qemu_passed, mut qemu_failed, mut kernel_tests) = (0, 0, 0);
     for case in cases::all()
@@ -254,6 +257,21 @@ fn test(filter: &str) -> Result<ExitCode, String> {
             Err(reason) => {
                 qemu_failed += 1;
                 println!("qemu {} ... FAILED: {reason}", case.name);
+            }
+        }
+    }
+    for check in durability::all()
+        .iter()
+        .filter(|check| check.name.contains(filter))
+    {
+        match durability::run(check, &base) {
+            Ok(()) => {
+                qemu_passed += 1;
+                println!("qemu {} ... ok", check.name);
+            }
+            Err(reason) => {
+                qemu_failed += 1;
+                println!("qemu {} ... FAILED: {reason}", check.name);
             }
         }
     }

@@ -28,6 +28,9 @@ pub struct BootConfig {
     pub log: PathBuf,
     /// Attached in order as `virtio-blk-pci` devices.
     pub disks: Vec<Disk>,
+    /// Kill QEMU with SIGKILL the moment the console shows a line containing
+    /// this (a power cut at a known point, for the durability checks).
+    pub kill_on_line: Option<String>,
 }
 
 /// A disk image for the guest.
@@ -60,6 +63,8 @@ pub enum Outcome {
     OtherStatus(i32),
     /// QEMU was killed by a signal.
     Killed,
+    /// The runner killed QEMU when the console showed `kill_on_line`.
+    KilledAtMarker,
     TimedOut(Duration),
 }
 
@@ -73,6 +78,7 @@ impl Outcome {
             }
             Outcome::OtherStatus(status) => format!("QEMU exited with unexpected status {status}"),
             Outcome::Killed => "QEMU was killed by a signal".into(),
+            Outcome::KilledAtMarker => "QEMU was killed at the marker line".into(),
             Outcome::TimedOut(limit) => format!("timed out after {} s", limit.as_secs()),
         }
     }
@@ -176,6 +182,17 @@ pub fn boot(config: &BootConfig) -> std::io::Result<BootResult> {
                 Some(code) => Outcome::OtherStatus(code),
                 None => Outcome::Killed,
             };
+        }
+        let marker_seen = config.kill_on_line.as_ref().is_some_and(|marker| {
+            let console = console.lock().expect("console lock");
+            console
+                .windows(marker.len())
+                .any(|window| window == marker.as_bytes())
+        });
+        if marker_seen {
+            let _ = child.kill();
+            let _ = child.wait();
+            break Outcome::KilledAtMarker;
         }
         if !config.gdb && started.elapsed() > config.timeout {
             let _ = child.kill();

@@ -7,6 +7,8 @@
  *
  *   sync   store, msync(MS_SYNC), print DURABILITY-MARKER, sleep forever
  *   async  store, msync(MS_ASYNC), sleep SECONDS, print the marker, sleep forever
+ *   flusher store, sleep SECONDS without any msync, print the marker, sleep
+ *          forever (the kernel's flusher must write the data by itself)
  *   none   store, print the marker at once, sleep forever (the negative control:
  *          nothing asked for write-back, so the disk need not hold the data)
  *
@@ -51,14 +53,14 @@ int main(int argc, char **argv)
 	unsigned char *map;
 	int fd;
 
-	if (argc < 5 || (strcmp(argv[1], "async") == 0 && argc < 6)) {
-		printf("usage: durability sync|async|none FILE SEED SIZE [SECONDS (async)]\n");
+	if (argc < 5 || ((strcmp(argv[1], "async") == 0 || strcmp(argv[1], "flusher") == 0) && argc < 6)) {
+		printf("usage: durability sync|async|flusher|none FILE SEED SIZE [SECONDS (async, flusher)]\n");
 		return 2;
 	}
 	mode = argv[1];
 	seed = (unsigned)strtoul(argv[3], NULL, 0);
 	size = (size_t)strtoul(argv[4], NULL, 0);
-	if (strcmp(mode, "async") == 0)
+	if (strcmp(mode, "async") == 0 || strcmp(mode, "flusher") == 0)
 		wait = strtol(argv[5], NULL, 0);
 	else if (strcmp(mode, "sync") != 0 && strcmp(mode, "none") != 0) {
 		printf("durability: unknown mode %s\n", mode);
@@ -87,6 +89,8 @@ int main(int argc, char **argv)
 			return error("msync(MS_ASYNC)");
 		sleep_seconds(wait);
 	}
+	if (strcmp(mode, "flusher") == 0)
+		sleep_seconds(wait);
 	printf("DURABILITY-MARKER\n");
 	fflush(stdout);
 	for (;;)
