@@ -10,6 +10,9 @@
  *   segv-readonly   store into a PROT_READ mapping             -> SIGSEGV
  *   segv-nx         call into a PROT_READ|PROT_WRITE page      -> SIGSEGV
  *   sigbus-eof      read a mapped file page past end of file   -> SIGBUS
+ *   sigbus-after-truncate
+ *                   touch page 2 of a shared 2-page file mapping,
+ *                   ftruncate the file to 1 page, touch it again -> SIGBUS
  *   efault          write(2) from a bad pointer                -> EFAULT, goes on
  *   enosys          a system call number that does not exist   -> ENOSYS, goes on
  *   exit3           exit(3)
@@ -92,6 +95,35 @@ static int sigbus_eof(const char *dir)
 	return map[4096];
 }
 
+static int sigbus_after_truncate(const char *dir)
+{
+	char path[256];
+	char page[4096];
+	int fd;
+	volatile char *map;
+
+	snprintf(path, sizeof path, "%s/faults-truncated-file", dir);
+	memset(page, 'x', sizeof page);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || write(fd, page, sizeof page) != sizeof page ||
+	    write(fd, page, sizeof page) != sizeof page) {
+		perror(path);
+		return 2;
+	}
+	map = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED) {
+		perror("mmap");
+		return 2;
+	}
+	map[4096] = 'y';
+	if (ftruncate(fd, 4096) != 0) {
+		perror("ftruncate");
+		return 2;
+	}
+	announce((void *)(map + 4096));
+	return map[4096];
+}
+
 static int efault(void)
 {
 	ssize_t written = write(1, (void *)1, 10);
@@ -123,12 +155,14 @@ int main(int argc, char **argv)
 		return segv_nx();
 	if (strcmp(mode, "sigbus-eof") == 0)
 		return sigbus_eof(dir);
+	if (strcmp(mode, "sigbus-after-truncate") == 0)
+		return sigbus_after_truncate(dir);
 	if (strcmp(mode, "efault") == 0)
 		return efault();
 	if (strcmp(mode, "enosys") == 0)
 		return enosys();
 	if (strcmp(mode, "exit3") == 0)
 		return 3;
-	fprintf(stderr, "usage: faults segv-unmapped|segv-readonly|segv-nx|sigbus-eof|efault|enosys|exit3 [DIR]\n");
+	fprintf(stderr, "usage: faults segv-unmapped|segv-readonly|segv-nx|sigbus-eof|sigbus-after-truncate|efault|enosys|exit3 [DIR]\n");
 	return 2;
 }
