@@ -5,12 +5,15 @@
 //!                  [--init ELF] [--rootfs DIR] [--args "A B"] [--disk IMAGE]
 //! qemu-runner test [NAME-FILTER]     host tests, then every QEMU case; one total
 //! qemu-runner gdb  [--mem SIZE] [--append "WORDS"]
+//! qemu-runner linux-run  [run's options]   the same, booting Debian's Linux
+//! qemu-runner linux-test [NAME-FILTER]     the user-program cases on Linux
 //! ```
 //! `ACCEL=kvm` switches from TCG to KVM.
 
 mod cases;
 mod durability;
 mod guest;
+mod linux;
 mod qemu;
 mod rootfs;
 mod symbolize;
@@ -29,7 +32,11 @@ fn main() -> ExitCode {
         Some("run") => run(&args[1..]),
         Some("test") => test(args.get(1).map_or("", String::as_str)),
         Some("gdb") => gdb(&args[1..]),
-        _ => Err("usage: qemu-runner run|test|gdb [options] (see README.md)".into()),
+        Some("linux-run") => linux::run(&args[1..]),
+        Some("linux-test") => linux::test(args.get(1).map_or("", String::as_str)),
+        _ => Err(
+            "usage: qemu-runner run|test|gdb|linux-run|linux-test [options] (see README.md)".into(),
+        ),
     };
     result.unwrap_or_else(|message| {
         eprintln!("qemu-runner: {message}");
@@ -66,11 +73,13 @@ fn build_kernel() -> Result<PathBuf, String> {
         .join("kernel"))
 }
 
-/// Options shared by `run` and `gdb`. An option given an empty value (as
-/// `make run` passes unset variables) counts as not given.
-fn boot_config(args: &[String]) -> Result<BootConfig, String> {
+/// Options shared by `run`, `gdb` and `linux-run`, for booting `kernel`. An
+/// option given an empty value (as `make run` passes unset variables) counts
+/// as not given.
+fn boot_config(kernel: PathBuf, args: &[String]) -> Result<BootConfig, String> {
     let mut config = BootConfig {
-        kernel: build_kernel()?,
+        kernel,
+        initrd: None,
         memory: "1G".into(),
         append: String::new(),
         timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
@@ -141,9 +150,13 @@ fn boot_config(args: &[String]) -> Result<BootConfig, String> {
 }
 
 fn run(args: &[String]) -> Result<ExitCode, String> {
-    let config = boot_config(args)?;
-    eprintln!("qemu-runner: {}", qemu::shell_line(&qemu::command(&config)));
-    let result = qemu::boot(&config).map_err(|error| error.to_string())?;
+    run_config(&boot_config(build_kernel()?, args)?)
+}
+
+/// Boots `config` with the console on our terminal; exits with init's status.
+fn run_config(config: &BootConfig) -> Result<ExitCode, String> {
+    eprintln!("qemu-runner: {}", qemu::shell_line(&qemu::command(config)));
+    let result = qemu::boot(config).map_err(|error| error.to_string())?;
     let frames = symbolize::backtrace_addresses(&result.console);
     if !frames.is_empty() {
         eprintln!("symbolized backtrace:");
@@ -162,7 +175,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
 }
 
 fn gdb(args: &[String]) -> Result<ExitCode, String> {
-    let mut config = boot_config(args)?;
+    let mut config = boot_config(build_kernel()?, args)?;
     config.gdb = true;
     eprintln!("qemu-runner: QEMU is waiting for gdb on localhost:1234. In another terminal:");
     eprintln!(
@@ -233,6 +246,7 @@ fn test(filter: &str) -> Result<ExitCode, String> {
     };
     let base = BootConfig {
         kernel: build_kernel()?,
+        initrd: None,
         memory: String::new(),
         append: String::new(),
         timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),

@@ -16,6 +16,8 @@ pub const STATUS_KERNEL_FAILURE: i32 = (0x11 << 1) | 1;
 #[derive(Clone, Debug)]
 pub struct BootConfig {
     pub kernel: PathBuf,
+    /// An initial RAM disk (`-initrd`): the Linux comparison's initramfs.
+    pub initrd: Option<PathBuf>,
     pub memory: String,
     pub append: String,
     pub timeout: Duration,
@@ -97,6 +99,12 @@ pub fn command(config: &BootConfig) -> Command {
     qemu.args(["-accel", &accel, "-cpu", "max", "-m", &config.memory])
         .arg("-kernel")
         .arg(&config.kernel)
+        .args(
+            config
+                .initrd
+                .iter()
+                .flat_map(|initrd| [Path::new("-initrd"), initrd]),
+        )
         .args(["-append", &config.append])
         .args(["-display", "none", "-serial", "stdio", "-monitor", "none"])
         .args([
