@@ -77,13 +77,30 @@ impl BitmapFrameAllocator {
         if count == 0 || count > self.free_frames {
             return None;
         }
-        let frames = self.free_bits.len() * 64;
+        // Whole words are skipped (all used) or taken (all free) at once, so
+        // the scan costs a word per 64 frames, not a step per frame.
         let mut run_start = 0;
         let mut run_len = 0;
-        for frame in 0..frames {
-            if self.is_free(frame) {
+        for (word_index, &word) in self.free_bits.iter().enumerate() {
+            let first_frame = word_index * 64;
+            if word == 0 {
+                run_len = 0;
+                continue;
+            }
+            if word == u64::MAX && run_len + 64 < count {
                 if run_len == 0 {
-                    run_start = frame;
+                    run_start = first_frame;
+                }
+                run_len += 64;
+                continue;
+            }
+            for bit in 0..64 {
+                if word & (1 << bit) == 0 {
+                    run_len = 0;
+                    continue;
+                }
+                if run_len == 0 {
+                    run_start = first_frame + bit;
                 }
                 run_len += 1;
                 if run_len == count {
@@ -92,8 +109,6 @@ impl BitmapFrameAllocator {
                     }
                     return Some(frame_address(run_start));
                 }
-            } else {
-                run_len = 0;
             }
         }
         None
@@ -230,6 +245,17 @@ mod tests {
         assert_eq!(frames.free_count(), 1);
         frames.free_contiguous(PhysAddr::new(0x3000), 4);
         assert_eq!(frames.alloc_contiguous(5), Some(PhysAddr::new(0x3000)));
+    }
+
+    #[test]
+    fn contiguous_runs_cross_word_boundaries() {
+        // Frames 60..200 free: runs that start mid-word and span whole words.
+        let mut frames = allocator(&[PhysRange::new(60 * 4096, 200 * 4096)], 4);
+        assert_eq!(frames.alloc_contiguous(70), Some(PhysAddr::new(60 * 4096)));
+        assert_eq!(frames.alloc_contiguous(70), Some(PhysAddr::new(130 * 4096)));
+        assert_eq!(frames.alloc_contiguous(1), None);
+        frames.free_contiguous(PhysAddr::new(60 * 4096), 140);
+        assert_eq!(frames.alloc_contiguous(140), Some(PhysAddr::new(60 * 4096)));
     }
 
     #[test]
