@@ -267,6 +267,21 @@ impl PageCache {
         }
     }
 
+    /// Takes a page back from write-back that never reached the device (no
+    /// memory for the request): it is dirty again, and no error is recorded,
+    /// because nothing was lost — a later write-back tries again.
+    pub fn abort_writeback(&mut self, file: FileId, index: u64) {
+        let Some(page) = self.page_mut(file, index) else {
+            return;
+        };
+        assert!(
+            page.state.contains(PageState::WRITEBACK),
+            "page {index} of file {file} was not under write-back"
+        );
+        page.state.remove(PageState::WRITEBACK);
+        page.state.insert(PageState::DIRTY);
+    }
+
     /// Whether any page of `file` in `indices` is still being written.
     pub fn writeback_in_flight(&self, file: FileId, indices: Range<u64>) -> bool {
         self.pages_in(file, indices)

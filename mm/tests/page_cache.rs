@@ -93,6 +93,22 @@ fn failed_write_leaves_the_page_dirty_and_records_the_error() {
     assert_eq!(errors.check_and_advance(&mut cursor), Ok(()), "seen once");
 }
 
+/// "Running out of memory during write-back → ENOMEM with the dirty state
+/// kept": the pages are dirty again and fsync has no error to report.
+#[test]
+fn aborted_writeback_keeps_pages_dirty_without_an_error() {
+    let mut cache = cache_with(2, &[0, 1]);
+    let mut cursor = cache.file_mut(FILE).errors.cursor();
+    let taken = cache.begin_writeback(FILE, 0..2);
+    for page in &taken {
+        cache.abort_writeback(FILE, page.index);
+    }
+    assert_eq!(cache.dirty_pages(FILE, 0..2), vec![0, 1]);
+    assert!(!cache.writeback_in_flight(FILE, 0..2));
+    let errors = cache.file(FILE).unwrap().errors;
+    assert_eq!(errors.check_and_advance(&mut cursor), Ok(()));
+}
+
 /// Linux errseq: every file description open before the error sees it on
 /// its next fsync; one opened after does not.
 #[test]
