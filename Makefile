@@ -11,6 +11,7 @@ ROOTFS ?=
 ARGS ?=
 DISK ?=
 TIMEOUT ?= 60
+LINUX_TIMEOUT ?= 120
 RUNNER := cargo run --quiet -p qemu-tests --
 
 .PHONY: all deps build run test gdb lint bench-mm clean
@@ -31,6 +32,21 @@ run: deps
 ## Host tests of every crate, then the QEMU boots; ends with `total: N passed, N failed`.
 test: deps
 	@$(RUNNER) test
+
+## Boot Debian's Linux 6.1 instead of our kernel, with make run's options and
+## root image (docs/linux-comparison.md); exits with init's status.
+linux-run: deps
+	@$(RUNNER) linux-run --mem $(MEM) --append "$(APPEND)" --timeout $(LINUX_TIMEOUT) \
+		--init "$(INIT)" --rootfs "$(ROOTFS)" --args "$(ARGS)" --disk "$(DISK)"
+
+## The user-program cases booted on Linux; ends with `total: N passed, N failed`.
+linux-test: deps
+	@$(RUNNER) linux-test
+
+## make test, then make linux-test.
+test-all: test linux-test
+
+.PHONY: linux-run linux-test test-all
 
 ## Start QEMU halted, waiting for gdb on localhost:1234.
 gdb: deps

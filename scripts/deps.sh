@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing the kernel needs, and nothing that is
 # already there: the pinned Rust toolchain with its x86_64-unknown-none target
-# (from rust-toolchain.toml), and QEMU, e2fsprogs, musl and binutils from apt.
+# (from rust-toolchain.toml), and QEMU, e2fsprogs, musl and binutils from apt;
+# kmod and xz-utils for the Linux comparison (modinfo, the kernel's xz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,8 @@ declare -A packages=(
     [e2fsck]=e2fsprogs
     [musl-gcc]=musl-tools
     [addr2line]=binutils
+    [modinfo]=kmod
+    [xz]=xz-utils
 )
 missing=()
 for command in "${!packages[@]}"; do
