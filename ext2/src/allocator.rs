@@ -3,16 +3,19 @@
 //! Each group has one block of block bitmap (bit `i` = block
 //! `s_first_data_block + group * s_blocks_per_group + i`) and one block of
 //! inode bitmap (bit `i` = inode `group * s_inodes_per_group + i + 1`). A set
-//! bit is in use. Bitmaps are written through at once; the free counts in
-//! the group descriptors and the superblock are updated in memory and
-//! written by `sync`.
+//! bit is in use. Bitmaps are changed in the metadata cache; they and the
+//! free counts in the group descriptors and the superblock reach the disk
+//! at `sync`.
 //!
-//! Policy: a block is taken at the goal if it is free, else the next free
-//! block after it in the same group, else the first free block in the
-//! following groups (wrapping around). Callers pass "the block after the
-//! file's previous block" as the goal, so sequential writes come out
-//! contiguous. An inode is taken in its parent directory's group if
-//! possible, else in the next group with a free inode.
+//! Policy: a run of blocks starts at the goal if it is free, else at the
+//! next free block after it in the same group, else at the first free block
+//! in the following groups (wrapping around), and extends over the free
+//! blocks right after its start, up to the number wanted. Callers pass "the
+//! block after the file's previous block" as the goal, so sequential writes
+//! come out contiguous. An inode is taken in its parent directory's group
+//! if possible, else in the next group with a free inode.
+
+use core::ops::Range;
 
 use abi::Errno;
 
@@ -32,9 +35,14 @@ fn set_bit(bitmap: &mut [u8], bit: usize, value: bool) {
     }
 }
 
-/// The first clear bit in `start..end`.
-fn find_clear_bit(bitmap: &[u8], start: usize, end: usize) -> Option<usize> {
-    (start..end).find(|&bit| !bit_is_set(bitmap, bit))
+/// The first run of clear bits in `start..end`, at most `max_len` long.
+fn find_clear_run(bitmap: &[u8], start: usize, end: usize, max_len: usize) -> Option<Range<usize>> {
+    let first = (start..end).find(|&bit| !bit_is_set(bitmap, bit))?;
+    let limit = end.min(first.saturating_add(max_len));
+    let run_end = (first..limit)
+        .find(|&bit| bit_is_set(bitmap, bit))
+        .unwrap_or(limit);
+    Some(first..run_end)
 }
 
 /// Which bitmap of a group an allocation uses.
@@ -45,17 +53,26 @@ enum BitmapKind {
 }
 
 impl<D: BlockDevice> Ext2<D> {
-    /// Allocates a free block, preferring `goal` and the blocks after it.
-    pub(crate) fn allocate_block(&mut self, goal: u32) -> Result<u32, Errno> {
+    /// Allocates a run of 1 to `max_count` (> 0) contiguous free blocks,
+    /// starting at `goal` if it is free, else as close after it as the
+    /// bitmaps allow. One bitmap update and one counter update per run.
+    pub(crate) fn allocate_blocks(
+        &mut self,
+        goal: u32,
+        max_count: usize,
+    ) -> Result<Range<u32>, Errno> {
         let first_data_block = self.superblock.first_data_block();
         let goal = goal.clamp(first_data_block, self.superblock.blocks_count() - 1);
         let per_group = self.superblock.blocks_per_group();
         let goal_group = (goal - first_data_block) / per_group;
         let goal_bit = ((goal - first_data_block) % per_group) as usize;
-        let (group, bit) = self.allocate_bit(BitmapKind::Blocks, goal_group, goal_bit)?;
-        let free = self.superblock.free_blocks_count().saturating_sub(1);
+        let (group, bits) =
+            self.allocate_bits(BitmapKind::Blocks, goal_group, goal_bit, max_count)?;
+        let count = bits.len() as u32;
+        let free = self.superblock.free_blocks_count().saturating_sub(count);
         self.superblock.set_free_blocks_count(free);
-        Ok(first_data_block + group * per_group + bit as u32)
+        let first = first_data_block + group * per_group + bits.start as u32;
+        Ok(first..first + count)
     }
 
     /// Returns a block to its group's bitmap. Freeing a free block means the
@@ -66,6 +83,7 @@ impl<D: BlockDevice> Ext2<D> {
         let per_group = self.superblock.blocks_per_group();
         let group = offset / per_group;
         self.free_bit(BitmapKind::Blocks, group, (offset % per_group) as usize)?;
+        self.forget_metadata_block(block);
         let free = self.superblock.free_blocks_count() + 1;
         self.superblock.set_free_blocks_count(free);
         Ok(())
@@ -77,8 +95,8 @@ impl<D: BlockDevice> Ext2<D> {
         near_group: u32,
         is_directory: bool,
     ) -> Result<InodeNumber, Errno> {
-        let (group, bit) = self.allocate_bit(BitmapKind::Inodes, near_group, 0)?;
-        let inode = group * self.superblock.inodes_per_group() + bit as u32 + 1;
+        let (group, bits) = self.allocate_bits(BitmapKind::Inodes, near_group, 0, 1)?;
+        let inode = group * self.superblock.inodes_per_group() + bits.start as u32 + 1;
         let free = self.superblock.free_inodes_count().saturating_sub(1);
         self.superblock.set_free_inodes_count(free);
         if is_directory {
@@ -155,15 +173,16 @@ impl<D: BlockDevice> Ext2<D> {
         }
     }
 
-    /// Finds and sets a clear bit, searching from `start_bit` in
-    /// `start_group`, then the following groups, then the start of
-    /// `start_group`. Returns (group, bit).
-    fn allocate_bit(
+    /// Finds and sets a run of 1 to `max_len` clear bits, searching from
+    /// `start_bit` in `start_group`, then the following groups, then the
+    /// start of `start_group`. Returns (group, bits).
+    fn allocate_bits(
         &mut self,
         kind: BitmapKind,
         start_group: u32,
         start_bit: usize,
-    ) -> Result<(u32, usize), Errno> {
+        max_len: usize,
+    ) -> Result<(u32, Range<usize>), Errno> {
         let group_count = self.superblock.group_count();
         let reserved_inodes = (self.superblock.first_inode() - 1) as usize;
         for attempt in 0..=group_count {
@@ -176,27 +195,31 @@ impl<D: BlockDevice> Ext2<D> {
                 from = from.max(reserved_inodes);
             }
             let bitmap_block = self.bitmap_block(kind, group);
-            let mut bitmap = self.read_block(bitmap_block)?;
-            let Some(bit) = find_clear_bit(&bitmap, from, self.bits_in_group(kind, group)) else {
+            let bits_in_group = self.bits_in_group(kind, group);
+            let bitmap = self.metadata_block(bitmap_block)?;
+            let Some(bits) = find_clear_run(bitmap, from, bits_in_group, max_len) else {
                 continue;
             };
-            set_bit(&mut bitmap, bit, true);
-            self.write_block(bitmap_block, &bitmap)?;
-            let free = self.group_free_count(kind, group) - 1;
+            self.update_metadata_block(bitmap_block, |bitmap| {
+                for bit in bits.clone() {
+                    set_bit(bitmap, bit, true);
+                }
+            })?;
+            let free = self
+                .group_free_count(kind, group)
+                .saturating_sub(bits.len() as u16);
             self.set_group_free_count(kind, group, free);
-            return Ok((group, bit));
+            return Ok((group, bits));
         }
         Err(Errno::ENOSPC)
     }
 
     fn free_bit(&mut self, kind: BitmapKind, group: u32, bit: usize) -> Result<(), Errno> {
         let bitmap_block = self.bitmap_block(kind, group);
-        let mut bitmap = self.read_block(bitmap_block)?;
-        if !bit_is_set(&bitmap, bit) {
+        if !bit_is_set(self.metadata_block(bitmap_block)?, bit) {
             return Err(Errno::EIO);
         }
-        set_bit(&mut bitmap, bit, false);
-        self.write_block(bitmap_block, &bitmap)?;
+        self.update_metadata_block(bitmap_block, |bitmap| set_bit(bitmap, bit, false))?;
         let free = self.group_free_count(kind, group).saturating_add(1);
         self.set_group_free_count(kind, group, free);
         Ok(())

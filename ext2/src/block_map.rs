@@ -6,6 +6,9 @@
 //! indirection, `i_block[14]` two more. A zero pointer is a hole: the file
 //! block reads as zeros and has no disk block.
 
+use alloc::vec::Vec;
+use core::ops::Range;
+
 use abi::Errno;
 
 use crate::bytes::LittleEndian;
@@ -88,8 +91,8 @@ impl<D: BlockDevice> Ext2<D> {
             if block == 0 {
                 return Ok(None);
             }
-            let table = self.read_block(self.check_block(block)?)?;
-            block = u32::read(&table, 4 * index);
+            let table = self.check_block(block)?;
+            block = u32::read(self.metadata_block(table)?, 4 * index);
         }
         if block == 0 {
             return Ok(None);
@@ -97,56 +100,180 @@ impl<D: BlockDevice> Ext2<D> {
         self.check_block(block).map(Some)
     }
 
-    /// Maps `file_block`, allocating it (and any missing indirect blocks)
-    /// if it is a hole. New blocks are taken as close after `goal` as the
-    /// bitmaps allow. `inode` is changed in memory (`i_block`, `i_blocks`);
-    /// the caller writes it back.
-    fn map_or_allocate(
+    /// The pointer at `level` of `path`: a slot of `i_block` at level 0,
+    /// else an entry of the indirect block `table`.
+    fn pointer_at(
+        &mut self,
+        inode: &Inode,
+        path: &BlockPath,
+        table: Option<u32>,
+        level: usize,
+    ) -> Result<u32, Errno> {
+        match table {
+            None => Ok(inode.block_pointer(path.slot)),
+            Some(table) => Ok(u32::read(
+                self.metadata_block(table)?,
+                4 * path.indices[level - 1],
+            )),
+        }
+    }
+
+    /// The indirect block that holds the pointer to `path`'s data block
+    /// (`None` when `i_block` holds it), allocating missing indirect blocks
+    /// at `goal` on the way.
+    fn leaf_table_allocating(
         &mut self,
         inode: &mut Inode,
-        file_block: u64,
-        mut goal: u32,
-    ) -> Result<MappedBlock, Errno> {
-        let path = block_path(file_block, self.pointers_per_block())?;
-        let mut table: Option<u32> = None;
-        let mut newly_allocated = false;
-        let mut block = 0;
-        for level in 0..=path.depth {
-            let is_data = level == path.depth;
-            let pointer = match table {
-                None => inode.block_pointer(path.slot),
-                Some(table) => u32::read(&self.read_block(table)?, 4 * path.indices[level - 1]),
-            };
-            block = if pointer != 0 {
+        path: &BlockPath,
+        goal: &mut u32,
+    ) -> Result<Option<u32>, Errno> {
+        let mut table = None;
+        for level in 0..path.depth {
+            let pointer = self.pointer_at(inode, path, table, level)?;
+            let block = if pointer != 0 {
                 self.check_block(pointer)?
             } else {
-                let new_block = self.allocate_file_block(inode, goal)?;
-                if !is_data {
-                    self.write_block(new_block, &alloc::vec![0; self.block_size()])?;
-                }
+                let new_block = self.allocate_file_blocks(inode, *goal, 1)?.start;
+                self.write_metadata_block(new_block, &alloc::vec![0; self.block_size()])?;
                 match table {
                     None => inode.set_block_pointer(path.slot, new_block),
                     Some(table) => {
-                        let mut pointers = self.read_block(table)?;
-                        new_block.write(&mut pointers, 4 * path.indices[level - 1]);
-                        self.write_block(table, &pointers)?;
+                        let index = path.indices[level - 1];
+                        self.update_metadata_block(table, |pointers| {
+                            new_block.write(pointers, 4 * index)
+                        })?;
                     }
                 }
-                goal = new_block + 1;
-                newly_allocated = is_data;
+                *goal = new_block + 1;
                 new_block
             };
             table = Some(block);
         }
-        Ok(MappedBlock {
-            disk_block: block,
-            newly_allocated,
+        Ok(table)
+    }
+
+    /// Maps file blocks from `first_file_block` on that share one table of
+    /// pointers (the direct slots of `i_block`, or one indirect block),
+    /// filling `out` from its start; holes get runs of new blocks taken from
+    /// `goal` on, and the table is updated once. Returns how many blocks were
+    /// mapped (at least one, or an error).
+    fn map_or_allocate_span(
+        &mut self,
+        inode: &mut Inode,
+        first_file_block: u64,
+        out: &mut [MappedBlock],
+        goal: &mut u32,
+    ) -> Result<usize, Errno> {
+        let path = block_path(first_file_block, self.pointers_per_block())?;
+        let table = self.leaf_table_allocating(inode, &path, goal)?;
+        let (first_slot, slots_in_table) = match table {
+            None => (path.slot, DIRECT_POINTERS),
+            Some(_) => (
+                path.indices[path.depth - 1],
+                self.pointers_per_block() as usize,
+            ),
+        };
+        let slots = first_slot..first_slot + out.len().min(slots_in_table - first_slot);
+        let mut pointers = self.read_pointers(inode, table, slots)?;
+        let (mapped, failure) = self.map_or_allocate_pointers(inode, &mut pointers, out, goal);
+        if out[..mapped].iter().any(|block| block.newly_allocated) {
+            self.store_pointers(inode, table, first_slot, &pointers[..mapped])?;
+        }
+        match failure {
+            Some(errno) if mapped == 0 => Err(errno),
+            _ => Ok(mapped),
+        }
+    }
+
+    /// Maps each pointer of `pointers` into `out`, filling runs of holes
+    /// with runs of new blocks (the pointers are updated, not stored).
+    /// Returns how many were mapped and, if that is not all, why not.
+    fn map_or_allocate_pointers(
+        &mut self,
+        inode: &mut Inode,
+        pointers: &mut [u32],
+        out: &mut [MappedBlock],
+        goal: &mut u32,
+    ) -> (usize, Option<Errno>) {
+        let mut mapped = 0;
+        while mapped < pointers.len() {
+            if pointers[mapped] != 0 {
+                match self.check_block(pointers[mapped]) {
+                    Ok(disk_block) => {
+                        out[mapped] = MappedBlock {
+                            disk_block,
+                            newly_allocated: false,
+                        };
+                        *goal = disk_block + 1;
+                        mapped += 1;
+                    }
+                    Err(errno) => return (mapped, Some(errno)),
+                }
+                continue;
+            }
+            let holes = pointers[mapped..].iter().take_while(|&&p| p == 0).count();
+            let run = match self.allocate_file_blocks(inode, *goal, holes) {
+                Ok(run) => run,
+                Err(errno) => return (mapped, Some(errno)),
+            };
+            for disk_block in run.clone() {
+                pointers[mapped] = disk_block;
+                out[mapped] = MappedBlock {
+                    disk_block,
+                    newly_allocated: true,
+                };
+                mapped += 1;
+            }
+            *goal = run.end;
+        }
+        (mapped, None)
+    }
+
+    /// The pointers in `slots` of `i_block` (`table` is `None`) or of the
+    /// indirect block `table`.
+    fn read_pointers(
+        &mut self,
+        inode: &Inode,
+        table: Option<u32>,
+        slots: Range<usize>,
+    ) -> Result<Vec<u32>, Errno> {
+        Ok(match table {
+            None => slots.map(|slot| inode.block_pointer(slot)).collect(),
+            Some(table) => {
+                let bytes = self.metadata_block(table)?;
+                slots.map(|slot| u32::read(bytes, 4 * slot)).collect()
+            }
         })
+    }
+
+    /// Stores `pointers` from slot `first_slot` on, where
+    /// [`Ext2::read_pointers`] read them.
+    fn store_pointers(
+        &mut self,
+        inode: &mut Inode,
+        table: Option<u32>,
+        first_slot: usize,
+        pointers: &[u32],
+    ) -> Result<(), Errno> {
+        match table {
+            None => {
+                for (offset, &pointer) in pointers.iter().enumerate() {
+                    inode.set_block_pointer(first_slot + offset, pointer);
+                }
+                Ok(())
+            }
+            Some(table) => self.update_metadata_block(table, |bytes| {
+                for (offset, &pointer) in pointers.iter().enumerate() {
+                    pointer.write(bytes, 4 * (first_slot + offset));
+                }
+            }),
+        }
     }
 
     /// Maps `out.len()` file blocks from `first_file_block` on, allocating
     /// holes. Each new block goes right after the file's previous block if
-    /// that is free (the first, after the start of the inode's group).
+    /// that is free (the first, after the start of the inode's group), and
+    /// consecutive holes get contiguous runs where the bitmap allows.
     ///
     /// Returns how many blocks were mapped: all of them, or fewer if the
     /// disk filled up part way (an error only if none could be mapped).
@@ -166,29 +293,34 @@ impl<D: BlockDevice> Ext2<D> {
             Some(block) => block + 1,
             None => self.first_block_of_group(self.group_of_inode(number)),
         };
-        for (index, slot) in out.iter_mut().enumerate() {
-            match self.map_or_allocate(inode, first_file_block + index as u64, goal) {
-                Ok(mapped) => {
-                    *slot = mapped;
-                    goal = mapped.disk_block + 1;
-                }
-                Err(errno) if index == 0 => return Err(errno),
-                Err(_) => return Ok(index),
+        let mut mapped = 0;
+        while mapped < out.len() {
+            let file_block = first_file_block + mapped as u64;
+            match self.map_or_allocate_span(inode, file_block, &mut out[mapped..], &mut goal) {
+                Ok(count) => mapped += count,
+                Err(errno) if mapped == 0 => return Err(errno),
+                Err(_) => break,
             }
         }
-        Ok(out.len())
+        Ok(mapped)
     }
 
-    /// Allocates one block for `inode` and counts it in `i_blocks`, checking
-    /// first that the count cannot overflow.
-    fn allocate_file_block(&mut self, inode: &mut Inode, goal: u32) -> Result<u32, Errno> {
-        let sectors = inode
-            .sectors()
-            .checked_add(self.sectors_per_block())
-            .ok_or(Errno::EFBIG)?;
-        let block = self.allocate_block(goal)?;
-        inode.set_sectors(sectors);
-        Ok(block)
+    /// Allocates a run of 1 to `max_count` blocks for `inode` and counts
+    /// them in `i_blocks`, never letting the count overflow (EFBIG).
+    fn allocate_file_blocks(
+        &mut self,
+        inode: &mut Inode,
+        goal: u32,
+        max_count: usize,
+    ) -> Result<Range<u32>, Errno> {
+        let per_block = self.sectors_per_block();
+        let countable = ((u32::MAX - inode.sectors()) / per_block) as usize;
+        if countable == 0 {
+            return Err(Errno::EFBIG);
+        }
+        let run = self.allocate_blocks(goal, max_count.min(countable))?;
+        inode.set_sectors(inode.sectors() + run.len() as u32 * per_block);
+        Ok(run)
     }
 
     /// Frees every block of the file from `keep_blocks` on, including
@@ -240,7 +372,7 @@ impl<D: BlockDevice> Ext2<D> {
             return Ok(true);
         }
         let span = self.pointers_per_block().pow(depth - 1);
-        let mut pointers = self.read_block(block)?;
+        let mut pointers = self.metadata_block(block)?.to_vec();
         let mut changed = false;
         let mut still_used = false;
         for index in 0..self.pointers_per_block() as usize {
@@ -267,7 +399,7 @@ impl<D: BlockDevice> Ext2<D> {
             return Ok(true);
         }
         if changed {
-            self.write_block(block, &pointers)?;
+            self.write_metadata_block(block, &pointers)?;
         }
         Ok(false)
     }

@@ -159,7 +159,7 @@ impl<D: BlockDevice> Ext2<D> {
         index: u64,
     ) -> Result<(u32, Vec<u8>, Vec<RawEntry>), Errno> {
         let disk_block = self.lookup_block(directory, index)?.ok_or(Errno::EIO)?;
-        let block = self.read_block(disk_block)?;
+        let block = self.metadata_block(disk_block)?.to_vec();
         let entries = parse_block(
             &block,
             self.superblock.has_filetype(),
@@ -262,7 +262,7 @@ impl<D: BlockDevice> Ext2<D> {
                     type_code,
                 );
             }
-            self.write_block(disk_block, &block)?;
+            self.write_metadata_block(disk_block, &block)?;
             return self.write_inode(directory_number, directory);
         }
         let new_size = (block_count + 1) * self.block_size() as u64;
@@ -274,7 +274,7 @@ impl<D: BlockDevice> Ext2<D> {
         let result = allocated.and_then(|_| {
             let mut block = alloc::vec![0; self.block_size()];
             write_entry(&mut block, 0, child, self.block_size(), name, type_code);
-            self.write_block(mapped[0].disk_block, &block)?;
+            self.write_metadata_block(mapped[0].disk_block, &block)?;
             directory.set_size(new_size);
             Ok(())
         });
@@ -291,7 +291,7 @@ impl<D: BlockDevice> Ext2<D> {
         found: &FoundEntry,
         now: u32,
     ) -> Result<(), Errno> {
-        let mut block = self.read_block(found.disk_block)?;
+        let mut block = self.metadata_block(found.disk_block)?.to_vec();
         match found.previous_offset {
             Some(previous) => {
                 let merged = u16::read(&block, previous + 4) + u16::read(&block, found.offset + 4);
@@ -299,7 +299,7 @@ impl<D: BlockDevice> Ext2<D> {
             }
             None => 0u32.write(&mut block, found.offset),
         }
-        self.write_block(found.disk_block, &block)?;
+        self.write_metadata_block(found.disk_block, &block)?;
         directory.touch_modified(now);
         if directory.is_indexed_directory() {
             directory.clear_index_flag();

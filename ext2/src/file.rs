@@ -215,7 +215,7 @@ impl<D: BlockDevice> Ext2<D> {
                     offset_in_block,
                     buf: range,
                 } => {
-                    let data = self.read_block(block.disk_block)?;
+                    let data = self.read_data_block(block.disk_block)?;
                     buf[range.clone()]
                         .copy_from_slice(&data[offset_in_block..offset_in_block + range.len()]);
                 }
@@ -289,11 +289,11 @@ impl<D: BlockDevice> Ext2<D> {
                     let mut contents = if block.newly_allocated {
                         vec![0; self.block_size()]
                     } else {
-                        self.read_block(block.disk_block)?
+                        self.read_data_block(block.disk_block)?
                     };
                     contents[*offset_in_block..*offset_in_block + buf.len()]
                         .copy_from_slice(&data[buf.clone()]);
-                    self.write_block(block.disk_block, &contents)?;
+                    self.write_blocks(block.disk_block, &contents)?;
                 }
                 Segment::Hole { .. } => return Err(Errno::EIO),
             }
@@ -339,9 +339,9 @@ impl<D: BlockDevice> Ext2<D> {
         let Some(disk_block) = self.lookup_block(file, offset / block_size)? else {
             return Ok(());
         };
-        let mut contents = self.read_block(disk_block)?;
+        let mut contents = self.read_data_block(disk_block)?;
         contents[offset_in_block..].fill(0);
-        self.write_block(disk_block, &contents)
+        self.write_blocks(disk_block, &contents)
     }
 }
 

@@ -1,19 +1,21 @@
 //! The mounted file system: mount, sync, unmount, and the plumbing every
 //! other module uses (block I/O, inode records, the "dirty" state).
 //!
-//! Write policy: file data, bitmaps, inode records, indirect blocks and
-//! directory blocks are written through to the device as soon as they
-//! change. The summary counters (superblock free counts, group descriptor
-//! counts) are cached in memory and written by [`Ext2::sync`] and
-//! [`Ext2::unmount`]. Before the first change after a mount or a sync, the
-//! superblock on disk is marked "not clean", so a crash leaves a file
-//! system that e2fsck knows to check.
+//! Write policy: file data goes to the device at once ([`Ext2::write_blocks`]).
+//! Metadata blocks (bitmaps, inode-table blocks, indirect and directory
+//! blocks) live in the metadata cache ([`crate::cache`]) and, with the
+//! summary counters (superblock free counts, group descriptor counts), reach
+//! the disk at [`Ext2::sync`] and [`Ext2::unmount`] (or earlier, when the
+//! cache is full of dirty blocks). Before the first change after a mount or
+//! a sync, the superblock on disk is marked "not clean", so a crash leaves a
+//! file system that e2fsck knows to check.
 
 use alloc::vec;
 use alloc::vec::Vec;
 
 use abi::Errno;
 
+use crate::cache::{BlockCache, DEFAULT_CACHE_BYTES};
 use crate::device::{BlockDevice, SECTOR_SIZE};
 use crate::group::{self, DESCRIPTOR_SIZE, GroupDescriptor};
 use crate::inode::{Inode, InodeNumber, Metadata};
@@ -29,6 +31,8 @@ pub struct Ext2<D: BlockDevice> {
     pub(crate) device: D,
     pub(crate) superblock: Superblock,
     pub(crate) groups: Vec<GroupDescriptor>,
+    /// Metadata blocks, newer than the disk's where dirty.
+    pub(crate) metadata: BlockCache,
     /// Unknown RO_COMPAT features: every change is refused with EROFS.
     read_only: bool,
     /// `s_state` as found at mount; written back by sync and unmount. A file
@@ -60,13 +64,24 @@ pub struct FsInfo {
 }
 
 impl<D: BlockDevice> Ext2<D> {
-    /// Mounts the file system on `device`.
+    /// Mounts the file system on `device` with a metadata cache of
+    /// [`DEFAULT_CACHE_BYTES`] (4 MiB).
     ///
     /// Unknown INCOMPAT features refuse the mount
     /// ([`MountError::UnsupportedIncompatFeatures`]); unknown RO_COMPAT
     /// features mount read-only. A read-write mount counts itself in
     /// `s_mnt_count` and `s_mtime`.
-    pub fn mount(mut device: D, now: u32) -> Result<Ext2<D>, MountError> {
+    pub fn mount(device: D, now: u32) -> Result<Ext2<D>, MountError> {
+        Self::mount_with_cache(device, now, DEFAULT_CACHE_BYTES)
+    }
+
+    /// Mounts like [`Ext2::mount`], keeping at most `cache_bytes` of metadata
+    /// blocks in memory (at least one block).
+    pub fn mount_with_cache(
+        mut device: D,
+        now: u32,
+        cache_bytes: usize,
+    ) -> Result<Ext2<D>, MountError> {
         let mut raw = [0u8; SUPERBLOCK_SIZE];
         device
             .read_sectors(SUPERBLOCK_OFFSET / SECTOR_SIZE as u64, &mut raw)
@@ -113,6 +128,7 @@ impl<D: BlockDevice> Ext2<D> {
             device,
             superblock,
             groups,
+            metadata: BlockCache::new(block_size as usize, cache_bytes),
             read_only,
             state_at_mount,
             disk_state_is_clean: true,
@@ -127,10 +143,12 @@ impl<D: BlockDevice> Ext2<D> {
         Ok(fs)
     }
 
-    /// Writes the cached counters and marks the file system clean (if it was
-    /// clean at mount), then flushes the device.
+    /// Writes the dirty metadata blocks and the cached counters and marks
+    /// the file system clean (if it was clean at mount), then flushes the
+    /// device.
     pub fn sync(&mut self, now: u32) -> Result<(), Errno> {
         if !self.read_only {
+            self.metadata.write_back(&mut self.device)?;
             self.write_group_descriptors()?;
             self.superblock.set_state(self.state_at_mount);
             self.superblock.set_write_time(now);
@@ -192,21 +210,29 @@ impl<D: BlockDevice> Ext2<D> {
     }
 
     /// Reads whole file-system blocks starting at `first_block` into `buf`
-    /// (a multiple of the block size) in one device request.
+    /// (a multiple of the block size) in one device request. Blocks whose
+    /// metadata-cache copy is newer than the disk's read as that copy.
     pub fn read_blocks(&mut self, first_block: u32, buf: &mut [u8]) -> Result<(), Errno> {
         let first_sector = self.block_run_sector(first_block, buf.len())?;
-        self.device.read_sectors(first_sector, buf)
+        self.device.read_sectors(first_sector, buf)?;
+        self.metadata.overlay_dirty(first_block, buf);
+        Ok(())
     }
 
-    /// Writes whole blocks starting at `first_block` in one device request.
-    /// The page cache uses this for runs of data blocks found with the block
-    /// map; nothing stops it from overwriting metadata, so use only those.
+    /// Writes whole blocks starting at `first_block` in one device request,
+    /// dropping any metadata-cache copy of them. The page cache uses this
+    /// for runs of data blocks found with the block map; nothing stops it
+    /// from overwriting metadata, so use only those.
     pub fn write_blocks(&mut self, first_block: u32, buf: &[u8]) -> Result<(), Errno> {
         if self.read_only {
             return Err(Errno::EROFS);
         }
         let first_sector = self.block_run_sector(first_block, buf.len())?;
-        self.device.write_sectors(first_sector, buf)
+        self.device.write_sectors(first_sector, buf)?;
+        let blocks = (buf.len() / self.block_size()) as u32;
+        self.metadata
+            .forget_range(first_block..first_block + blocks);
+        Ok(())
     }
 
     /// The first sector of a run of blocks, after checking that the run is
@@ -223,14 +249,43 @@ impl<D: BlockDevice> Ext2<D> {
         Ok(u64::from(first_block) * (block_size / SECTOR_SIZE) as u64)
     }
 
-    pub(crate) fn read_block(&mut self, block: u32) -> Result<Vec<u8>, Errno> {
+    /// One file data block, read from the device.
+    pub(crate) fn read_data_block(&mut self, block: u32) -> Result<Vec<u8>, Errno> {
         let mut buf = vec![0; self.block_size()];
         self.read_blocks(block, &mut buf)?;
         Ok(buf)
     }
 
-    pub(crate) fn write_block(&mut self, block: u32, buf: &[u8]) -> Result<(), Errno> {
-        self.write_blocks(block, buf)
+    /// A metadata block, through the cache.
+    pub(crate) fn metadata_block(&mut self, block: u32) -> Result<&[u8], Errno> {
+        self.block_run_sector(block, self.block_size())?;
+        self.metadata.read(&mut self.device, block)
+    }
+
+    /// Changes a metadata block in the cache; it reaches the disk at sync.
+    pub(crate) fn update_metadata_block<R>(
+        &mut self,
+        block: u32,
+        change: impl FnOnce(&mut [u8]) -> R,
+    ) -> Result<R, Errno> {
+        self.block_run_sector(block, self.block_size())?;
+        self.metadata.update(&mut self.device, block, change)
+    }
+
+    /// Replaces a whole metadata block in the cache, without reading the
+    /// bytes the disk holds there (stale, for a newly allocated block).
+    pub(crate) fn write_metadata_block(
+        &mut self,
+        block: u32,
+        contents: &[u8],
+    ) -> Result<(), Errno> {
+        self.block_run_sector(block, contents.len())?;
+        self.metadata.overwrite(&mut self.device, block, contents)
+    }
+
+    /// Forgets the cached copy of a block that was just freed.
+    pub(crate) fn forget_metadata_block(&mut self, block: u32) {
+        self.metadata.forget(block);
     }
 
     /// Checks a block number read from disk before it is followed.
@@ -306,8 +361,7 @@ impl<D: BlockDevice> Ext2<D> {
 
     pub(crate) fn read_inode(&mut self, inode: InodeNumber) -> Result<Inode, Errno> {
         let (block, offset) = self.inode_location(inode)?;
-        let buf = self.read_block(block)?;
-        Ok(Inode::from_record(&buf[offset..]))
+        Ok(Inode::from_record(&self.metadata_block(block)?[offset..]))
     }
 
     pub(crate) fn write_inode(&mut self, number: InodeNumber, inode: &Inode) -> Result<(), Errno> {
@@ -330,8 +384,6 @@ impl<D: BlockDevice> Ext2<D> {
     ) -> Result<(), Errno> {
         let (block, offset) = self.inode_location(inode)?;
         let inode_size = self.superblock.inode_size();
-        let mut buf = self.read_block(block)?;
-        update(&mut buf[offset..offset + inode_size]);
-        self.write_block(block, &buf)
+        self.update_metadata_block(block, |buf| update(&mut buf[offset..offset + inode_size]))
     }
 }

@@ -21,6 +21,7 @@ extern crate std;
 mod allocator;
 mod block_map;
 mod bytes;
+mod cache;
 mod device;
 mod dir;
 mod file;
@@ -34,6 +35,7 @@ mod superblock;
 mod tests;
 
 pub use block_map::MappedBlock;
+pub use cache::DEFAULT_CACHE_BYTES;
 pub use device::{BlockDevice, SECTOR_SIZE};
 pub use dir::DirEntry;
 pub use fs::{Ext2, FsInfo};

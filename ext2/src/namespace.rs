@@ -101,7 +101,7 @@ impl<D: BlockDevice> Ext2<D> {
         inode.set_size(self.block_size() as u64);
         inode.set_links_count(2);
         let block = self.new_directory_block(child, parent_number);
-        self.write_block(mapped[0].disk_block, &block)?;
+        self.write_metadata_block(mapped[0].disk_block, &block)?;
         self.write_new_inode(child, inode)?;
         self.add_entry(parent_number, parent, name, child, FileType::Directory, now)?;
         parent.set_links_count(parent.links_count() + 1);
@@ -225,7 +225,7 @@ impl<D: BlockDevice> Ext2<D> {
             return Ok(());
         }
         let block = self.check_block(inode.xattr_block())?;
-        let mut contents = self.read_block(block)?;
+        let mut contents = self.metadata_block(block)?.to_vec();
         if u32::read(&contents, 0) != XATTR_BLOCK_MAGIC {
             return Err(Errno::EIO);
         }
@@ -234,7 +234,7 @@ impl<D: BlockDevice> Ext2<D> {
             self.free_block(block)?;
         } else {
             (references - 1).write(&mut contents, XATTR_REFCOUNT_OFFSET);
-            self.write_block(block, &contents)?;
+            self.write_metadata_block(block, &contents)?;
         }
         inode.set_xattr_block(0);
         inode.set_sectors(inode.sectors().saturating_sub(self.sectors_per_block()));

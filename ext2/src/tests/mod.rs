@@ -3,6 +3,7 @@
 
 mod support;
 
+mod cache;
 mod mount;
 mod namespace;
 mod read;

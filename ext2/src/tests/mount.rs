@@ -172,9 +172,7 @@ fn unknown_ro_compat_feature_mounts_read_only_and_writes_are_erofs() {
 
 #[test]
 fn a_disk_without_the_magic_is_not_ext2() {
-    let disk = MemoryDisk {
-        bytes: vec![0; 64 * 1024],
-    };
+    let disk = MemoryDisk::new(vec![0; 64 * 1024]);
     let error = Ext2::mount(disk, now()).err().unwrap();
     assert_eq!(error, MountError::NotExt2 { magic: 0 });
     assert_eq!(

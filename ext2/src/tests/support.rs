@@ -15,12 +15,30 @@ use abi::Errno;
 
 use crate::{BlockDevice, Ext2, SECTOR_SIZE};
 
-/// A disk held in memory.
+/// A disk held in memory, counting the requests made to it.
 pub struct MemoryDisk {
     pub bytes: Vec<u8>,
+    /// `read_sectors` calls so far.
+    pub reads: usize,
+    /// `write_sectors` calls so far.
+    pub writes: usize,
 }
 
 impl MemoryDisk {
+    pub fn new(bytes: Vec<u8>) -> MemoryDisk {
+        MemoryDisk {
+            bytes,
+            reads: 0,
+            writes: 0,
+        }
+    }
+
+    /// Starts counting requests afresh.
+    pub fn reset_counters(&mut self) {
+        self.reads = 0;
+        self.writes = 0;
+    }
+
     fn range(&self, first_sector: u64, len: usize) -> Result<core::ops::Range<usize>, Errno> {
         assert_eq!(len % SECTOR_SIZE, 0, "transfers are whole sectors");
         let start = first_sector as usize * SECTOR_SIZE;
@@ -40,12 +58,14 @@ impl BlockDevice for MemoryDisk {
     fn read_sectors(&mut self, first_sector: u64, buf: &mut [u8]) -> Result<(), Errno> {
         let range = self.range(first_sector, buf.len())?;
         buf.copy_from_slice(&self.bytes[range]);
+        self.reads += 1;
         Ok(())
     }
 
     fn write_sectors(&mut self, first_sector: u64, buf: &[u8]) -> Result<(), Errno> {
         let range = self.range(first_sector, buf.len())?;
         self.bytes[range].copy_from_slice(buf);
+        self.writes += 1;
         Ok(())
     }
 
@@ -187,9 +207,7 @@ impl Scratch {
             "mke2fs failed: {}",
             output_text(&output)
         );
-        MemoryDisk {
-            bytes: fs::read(self.image()).unwrap(),
-        }
+        MemoryDisk::new(fs::read(self.image()).unwrap())
     }
 
     /// Stores the disk as the image file for the e2fsprogs tools.
