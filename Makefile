@@ -46,7 +46,11 @@ linux-test: deps
 ## make test, then make linux-test.
 test-all: test linux-test
 
-.PHONY: linux-run linux-test test-all
+## The msync benchmark on our kernel and on Linux, side by side (prints figures).
+bench: deps
+	@$(RUNNER) bench
+
+.PHONY: linux-run linux-test test-all bench
 
 ## Start QEMU halted, waiting for gdb on localhost:1234.
 gdb: deps

@@ -26,7 +26,7 @@ const NEEDED_MODULES: [&str; 4] = ["virtio_pci", "virtio_blk", "crc32c_generic",
 
 /// The words before our kernel's: the console on the serial port, no boot
 /// chatter, and an immediate reboot (so an exit under `-no-reboot`) on a panic.
-const COMMAND_LINE: &str = "console=ttyS0 quiet panic=-1";
+pub const COMMAND_LINE: &str = "console=ttyS0 quiet panic=-1";
 
 /// The memory the Linux cases get at least: Debian's kernel does not reach
 /// init with 64M or 80M (it hangs or panics out of memory); 96M works.
@@ -51,17 +51,12 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
 pub fn test(filter: &str) -> Result<ExitCode, String> {
     let guest = prepare()?;
     let base = BootConfig {
-        kernel: guest.vmlinux,
         initrd: Some(guest.initramfs),
-        memory: String::new(),
-        append: String::new(),
         timeout: TIMEOUT,
-        gdb: false,
-        echo: false,
-        interactive: false,
-        log: workspace_root().join("build").join("linux-tests"),
-        disks: Vec::new(),
-        kill_on_line: None,
+        ..BootConfig::new(
+            guest.vmlinux,
+            workspace_root().join("build").join("linux-tests"),
+        )
     };
     let started = Instant::now();
     let (mut boots_passed, mut boots_failed, mut suite_cases) = (0, 0, 0);

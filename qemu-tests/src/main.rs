@@ -10,6 +10,7 @@
 //! ```
 //! `ACCEL=kvm` switches from TCG to KVM.
 
+mod bench;
 mod cases;
 mod durability;
 mod guest;
@@ -24,7 +25,6 @@ use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 const KERNEL_TARGET: &str = "x86_64-unknown-none";
-const DEFAULT_TIMEOUT_SECS: u64 = 60;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -34,6 +34,7 @@ fn main() -> ExitCode {
         Some("gdb") => gdb(&args[1..]),
         Some("linux-run") => linux::run(&args[1..]),
         Some("linux-test") => linux::test(args.get(1).map_or("", String::as_str)),
+        Some("bench") => bench::bench(),
         _ => Err(
             "usage: qemu-runner run|test|gdb|linux-run|linux-test [options] (see README.md)".into(),
         ),
@@ -78,17 +79,9 @@ fn build_kernel() -> Result<PathBuf, String> {
 /// as not given.
 fn boot_config(kernel: PathBuf, args: &[String]) -> Result<BootConfig, String> {
     let mut config = BootConfig {
-        kernel,
-        initrd: None,
-        memory: "1G".into(),
-        append: String::new(),
-        timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
-        gdb: false,
         echo: true,
         interactive: true,
-        log: qemu::workspace_root().join("build").join("run.log"),
-        disks: Vec::new(),
-        kill_on_line: None,
+        ..BootConfig::new(kernel, qemu::workspace_root().join("build").join("run.log"))
     };
     let (mut init, mut rootfs, mut init_args, mut disk) = (None, None, String::new(), None);
     let mut options = args.iter();
@@ -244,19 +237,10 @@ fn test(filter: &str) -> Result<ExitCode, String> {
     } else {
         (0, 0)
     };
-    let base = BootConfig {
-        kernel: build_kernel()?,
-        initrd: None,
-        memory: String::new(),
-        append: String::new(),
-        timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
-        gdb: false,
-        echo: false,
-        interactive: false,
-        log: qemu::workspace_root().join("build").join("qemu-tests"),
-        disks: Vec::new(),
-        kill_on_line: None,
-    };
+    let base = BootConfig::new(
+        build_kernel()?,
+        qemu::workspace_root().join("build").join("qemu-tests"),
+    );
     let (mut qemu_passed, mut qemu_failed, mut kernel_tests) = (0, 0, 0);
     for case in cases::all()
         .iter()

@@ -54,6 +54,30 @@ impl Disk {
     }
 }
 
+/// How long a boot may take unless the caller says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl BootConfig {
+    /// A quiet, non-interactive boot of `kernel` in 1 GiB with no disks, the
+    /// default timeout and its console logged to `log`; callers change what
+    /// differs.
+    pub fn new(kernel: PathBuf, log: PathBuf) -> BootConfig {
+        BootConfig {
+            kernel,
+            initrd: None,
+            memory: "1G".into(),
+            append: String::new(),
+            timeout: DEFAULT_TIMEOUT,
+            gdb: false,
+            echo: false,
+            interactive: false,
+            log,
+            disks: Vec::new(),
+            kill_on_line: None,
+        }
+    }
+}
+
 /// How a boot ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {

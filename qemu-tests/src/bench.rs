@@ -1,0 +1,117 @@
+//! `make bench`: the same benchmark binary (`user/c/msync_bench.c`) on our
+//! kernel and on Linux, in the same QEMU configuration with the same ext2
+//! image recipe, and a table of the medians side by side. Only ratios from
+//! one run mean anything: TCG timing is noisy and depends on the machine.
+
+use crate::cases::Guest;
+use crate::qemu::{BootConfig, BootResult, Disk, Outcome, workspace_root};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Both kernels get this much memory (the 64 MiB runs and a 1 GiB mapping).
+const MEMORY: &str = "1G";
+const TIMEOUT: Duration = Duration::from_secs(900);
+
+/// A figure the benchmark prints: `bench NAME VALUE UNIT`.
+struct Figure {
+    name: String,
+    value: f64,
+    unit: String,
+}
+
+impl Figure {
+    /// Rates are better high, times better low; the ratio is always "how
+    /// many times better ours is" (≥ 1.0: ours wins).
+    fn ours_over_linux(ours: &Figure, linux: &Figure) -> f64 {
+        if ours.unit.ends_with("/s") {
+            ours.value / linux.value
+        } else {
+            linux.value / ours.value
+        }
+    }
+}
+
+fn figures(console: &str) -> Vec<Figure> {
+    console
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.strip_prefix("bench ")?.split_whitespace();
+            let (name, value, unit) = (words.next()?, words.next()?, words.next()?);
+            Some(Figure {
+                name: name.into(),
+                value: value.parse().ok()?,
+                unit: unit.into(),
+            })
+        })
+        .collect()
+}
+
+/// Boots `kernel` (with `initrd` and command-line `prefix`) on a fresh root
+/// image holding the benchmark, and returns its figures.
+fn measure(
+    name: &str,
+    kernel: std::path::PathBuf,
+    initrd: Option<std::path::PathBuf>,
+    prefix: &str,
+) -> Result<Vec<Figure>, String> {
+    let dir = workspace_root().join("build").join("bench");
+    let image = dir.join(format!("{name}.img"));
+    std::fs::create_dir_all(&dir).map_err(|error| error.to_string())?;
+    crate::rootfs::build(&image, &Guest::C("msync_bench").build()?, None, 4096)?;
+    let config = BootConfig {
+        initrd,
+        memory: MEMORY.into(),
+        append: format!("{prefix} -- /").trim_start().into(),
+        timeout: TIMEOUT,
+        disks: vec![Disk {
+            file: image.display().to_string(),
+            read_only: false,
+        }],
+        ..BootConfig::new(kernel, dir.join(format!("{name}.log")))
+    };
+    eprintln!(
+        "qemu-runner: benchmarking {name} (console log: {})",
+        config.log.display()
+    );
+    let result: BootResult = crate::qemu::boot(&config).map_err(|error| error.to_string())?;
+    let done = result.console.lines().any(|line| line == "bench done");
+    if result.outcome != Outcome::KernelSuccess || !done {
+        return Err(format!(
+            "the benchmark on {name} did not finish: {}\n{}",
+            result.outcome.describe(),
+            crate::qemu::tail(&result.console, 20)
+        ));
+    }
+    Ok(figures(&result.console))
+}
+
+pub fn bench() -> Result<ExitCode, String> {
+    let ours = measure("ours", crate::build_kernel()?, None, "")?;
+    let linux_guest = crate::linux::prepare()?;
+    let linux = measure(
+        "linux",
+        linux_guest.vmlinux,
+        Some(linux_guest.initramfs),
+        crate::linux::COMMAND_LINE,
+    )?;
+    println!(
+        "{:<34} {:>14} {:>14}  {:>7}",
+        "benchmark (median of 5)", "ours", "Linux 6.1", "ours/Linux"
+    );
+    for figure in &ours {
+        let Some(reference) = linux.iter().find(|other| other.name == figure.name) else {
+            continue;
+        };
+        println!(
+            "{:<34} {:>9.1} {:<5}{:>9.1} {:<5} {:>6.2}x",
+            figure.name,
+            figure.value,
+            figure.unit,
+            reference.value,
+            reference.unit,
+            Figure::ours_over_linux(figure, reference)
+        );
+    }
+    println!("(ours/Linux: how many times better ours is; at least 1.00x means ours is as good)");
+    Ok(ExitCode::SUCCESS)
+}
