@@ -130,6 +130,7 @@ static RESUME: ResumeCell = ResumeCell(UnsafeCell::new(KernelResume::new()));
 /// Runs `process` from `entry` until it exits or is killed.
 pub fn run(process: &mut Process, entry: UserEntry) -> Exit {
     process.exit = None;
+    let interrupts_were_enabled = arch::cpu::interrupts_enabled();
     let root = process.address_space.page_table_root();
     arch::user::set_kernel_stack(process.kernel_stack.top());
     CURRENT.store(process, Ordering::Release);
@@ -142,6 +143,11 @@ pub fn run(process: &mut Process, entry: UserEntry) -> Exit {
         arch::paging::switch_table_root(kernel_space::kernel_root());
     }
     CURRENT.store(core::ptr::null_mut(), Ordering::Release);
+    // `finish` may run in a fault handler, with interrupts off: the kernel
+    // thread gets back the state it had.
+    if interrupts_were_enabled {
+        arch::cpu::enable_interrupts();
+    }
     process
         .exit
         .expect("a process returns to the kernel only through finish")
