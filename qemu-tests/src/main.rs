@@ -67,8 +67,7 @@ fn build_kernel() -> Result<PathBuf, String> {
     if !status.success() {
         return Err("building the kernel failed".into());
     }
-    Ok(root
-        .join("target")
+    Ok(qemu::cargo_target_dir()
         .join(KERNEL_TARGET)
         .join("release")
         .join("kernel"))

@@ -250,6 +250,13 @@ pub fn tail(console: &str, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
+/// Where cargo puts what it builds: `CARGO_TARGET_DIR` when set, the
+/// workspace's `target/` otherwise.
+pub fn cargo_target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace_root().join("target"), PathBuf::from)
+}
+
 /// Where this workspace keeps its build outputs and logs.
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

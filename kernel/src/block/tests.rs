@@ -140,6 +140,24 @@ crate::kernel_test!(rw_disk_several_requests_in_flight, {
     }
 });
 
+// Results wait for their tickets outside the queue, so holding more tickets
+// than the queue has slots never blocks a new submission (write-back submits
+// every run before collecting any).
+crate::kernel_test!(rw_disk_more_uncollected_requests_than_queue_slots, {
+    let disk = disk();
+    let tickets: Vec<_> = (0..40)
+        .map(|index| {
+            let buffer = DmaBuffer::new(512).expect("DMA memory");
+            disk.submit_read(6000 + index * 3, buffer)
+                .expect("submitting")
+        })
+        .collect();
+    for (index, ticket) in (0u64..).zip(tickets) {
+        let buffer = ticket.wait().expect("reading");
+        assert_pattern(6000 + index * 3, buffer.as_slice());
+    }
+});
+
 crate::kernel_test!(rw_disk_interrupt_completes_without_the_submitter, {
     let disk = disk();
     assert!(disk.pci_function().interrupt_line.is_some());

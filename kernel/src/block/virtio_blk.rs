@@ -14,6 +14,7 @@
 
 use crate::memory::{frames, phys_to_virt};
 use abi::Errno;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use arch::layout::{BOOT_MAPPED_BYTES, DIRECT_MAP_BASE};
 use core::ptr::NonNull;
@@ -171,13 +172,18 @@ struct InFlight {
     header: BlkReq,
     status: BlkResp,
     buffer: DmaBuffer,
+    completion: Arc<Completion>,
 }
+
+/// Where a finished request's result waits for its [`Ticket`]. Separate from
+/// the queue slot, which is free again as soon as the request completes, so
+/// results not yet collected never hold up new requests. Locked only with
+/// interrupts off (the interrupt handler fills it).
+type Completion = Mutex<Option<Result<DmaBuffer, Errno>>>;
 
 enum Slot {
     Free,
     InFlight(InFlight),
-    /// Completed, waiting for its [`Ticket`] to collect it.
-    Done(Result<DmaBuffer, Errno>),
 }
 
 /// What the lock protects: the queue and the requests on it.
@@ -231,7 +237,9 @@ impl Device {
             let Slot::InFlight(request) = core::mem::replace(slot, Slot::Free) else {
                 unreachable!("matched above");
             };
-            *slot = Slot::Done(completed.map(|()| request.buffer).map_err(errno_of));
+            // The ticket still holds the completion (it waits before it is
+            // dropped), so dropping this reference frees nothing here.
+            *request.completion.lock() = Some(completed.map(|()| request.buffer).map_err(errno_of));
             reaped += 1;
         }
         reaped
@@ -256,18 +264,17 @@ pub struct Disk {
 }
 
 /// A submitted request. [`Ticket::wait`] returns its result; dropping a
-/// ticket waits too, so that a request's slot is always collected.
+/// ticket waits too, so that a buffer the device may still use is never freed.
 #[must_use = "a request's result must be collected"]
 pub struct Ticket {
     disk: &'static Disk,
-    slot: u8,
+    completion: Arc<Completion>,
 }
 
 impl Ticket {
     /// Whether the request has completed (its result is ready to collect).
     pub fn is_complete(&self) -> bool {
-        self.disk
-            .with_device(|device| matches!(device.slots[usize::from(self.slot)], Slot::Done(_)))
+        self.disk.with_device(|_| self.completion.lock().is_some())
     }
 
     /// Waits for the request and returns its buffer (filled, for a read).
@@ -278,14 +285,7 @@ impl Ticket {
     }
 
     fn collect(&self) -> Result<DmaBuffer, Errno> {
-        let slot = usize::from(self.slot);
-        self.disk.wait_for(|device| match &device.slots[slot] {
-            Slot::Done(_) => match core::mem::replace(&mut device.slots[slot], Slot::Free) {
-                Slot::Done(result) => Some(result),
-                _ => unreachable!("matched above"),
-            },
-            _ => None,
-        })
+        self.disk.wait_for(|_| self.completion.lock().take())
     }
 }
 
@@ -392,7 +392,8 @@ impl Disk {
             return Err(Errno::EIO);
         }
         let mut buffer = Some(buffer);
-        let slot = self.wait_for(|device| {
+        let completion = Arc::new(Completion::new(None));
+        self.wait_for(|device| {
             let index = device
                 .slots
                 .iter()
@@ -402,6 +403,7 @@ impl Disk {
                 header: BlkReq::default(),
                 status: BlkResp::default(),
                 buffer: buffer.take().expect("submitted once"),
+                completion: completion.clone(),
             });
             let Device { blk, slots, .. } = device;
             let Slot::InFlight(request) = &mut slots[index] else {
@@ -426,25 +428,29 @@ impl Disk {
                     ),
                 }
             };
-            match submitted {
-                Ok(token) => {
-                    device.slot_of_token[usize::from(token)] = Some(index as u8);
-                    Some(Ok(index as u8))
-                }
-                Err(virtio_drivers::Error::QueueFull) => {
+            let token = match submitted {
+                Ok(token) => token,
+                Err(error) => {
                     let Slot::InFlight(request) =
                         core::mem::replace(&mut device.slots[index], Slot::Free)
                     else {
                         unreachable!("just stored");
                     };
-                    buffer = Some(request.buffer);
-                    None
+                    if matches!(error, virtio_drivers::Error::QueueFull) {
+                        buffer = Some(request.buffer);
+                        return None;
+                    }
+                    return Some(Err(errno_of(error)));
                 }
-                Err(error) => Some(Err(errno_of(error))),
-            }
+            };
+            device.slot_of_token[usize::from(token)] = Some(index as u8);
+            Some(Ok(()))
         })?;
         self.requests.fetch_add(1, Ordering::Relaxed);
-        Ok(Ticket { disk: self, slot })
+        Ok(Ticket {
+            disk: self,
+            completion,
+        })
     }
 
     /// Makes every completed write durable: `VIRTIO_BLK_T_FLUSH` when the
