@@ -9,9 +9,13 @@
 //! into page states by [`FileSystem::reap_completed`], run by system calls and
 //! by the timer when it interrupts user mode.
 
+pub mod direct;
 pub mod file;
 pub mod mapping;
 pub mod page_cache;
+
+/// Tests that need a mounted root (`test=kernel::fs::`).
+mod tests;
 
 use crate::block::Disk;
 use abi::Errno;
@@ -37,13 +41,19 @@ pub fn root() -> Option<&'static FileSystem> {
     ROOT.get()
 }
 
+/// Memory for ext2's metadata blocks (bitmaps, inode tables, indirect and
+/// directory blocks): an eighth of the 32 MiB kernel heap, enough for the
+/// indirect blocks of several GiB of mapped files at 4 KiB blocks.
+const EXT2_METADATA_CACHE_BYTES: usize = 4 << 20;
+
 /// Mounts the ext2 file system on disk `index` (from `root=vdX`) as the root.
 pub fn mount_root(index: usize) -> Result<&'static FileSystem, Errno> {
     let disk = crate::block::disks().get(index).ok_or(Errno::ENODEV)?;
-    let ext2 = Ext2::mount(disk, crate::time::unix_seconds()).map_err(|error| {
-        log::warn!("root file system: {error}");
-        error.errno()
-    })?;
+    let ext2 = Ext2::mount_with_cache(disk, crate::time::unix_seconds(), EXT2_METADATA_CACHE_BYTES)
+        .map_err(|error| {
+            log::warn!("root file system: {error}");
+            error.errno()
+        })?;
     let info = ext2.info();
     log::info!(
         "root: ext2 revision {}, {}-byte blocks, {} of {} blocks free{}",
@@ -208,10 +218,11 @@ impl FileSystem {
         let Some(mut ext2) = self.ext2.try_lock() else {
             return;
         };
-        if idle && ext2.has_unsynced_changes() {
-            if let Err(errno) = ext2.sync(crate::time::unix_seconds()) {
-                log::warn!("flusher: syncing the file system: {errno}");
-            }
+        if idle
+            && ext2.has_unsynced_changes()
+            && let Err(errno) = ext2.sync(crate::time::unix_seconds())
+        {
+            log::warn!("flusher: syncing the file system: {errno}");
         }
     }
 }
