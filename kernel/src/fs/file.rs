@@ -23,6 +23,8 @@ pub struct OpenFile {
     pub readable: bool,
     pub writable: bool,
     pub append: bool,
+    /// `O_DIRECT`: writes bypass the page cache (see `fs::direct`).
+    pub direct: bool,
     pub offset: u64,
     /// The write-back errors this description has already reported (fsync).
     pub errors: ErrorCursor,
@@ -40,11 +42,12 @@ pub mod flags {
     pub const O_EXCL: u32 = 0o200;
     pub const O_TRUNC: u32 = 0o1000;
     pub const O_APPEND: u32 = 0o2000;
+    pub const O_DIRECT: u32 = 0o40000;
     pub const O_DIRECTORY: u32 = 0o200000;
 }
 
 impl OpenFile {
-    fn new(kind: FileKind, access: u32, append: bool) -> OpenFile {
+    fn new(kind: FileKind, access: u32, open_flags: u32) -> OpenFile {
         let errors = match kind {
             FileKind::Regular(inode) => root().map(|fs| fs.error_cursor(inode)).unwrap_or_default(),
             _ => ErrorCursor::default(),
@@ -53,7 +56,8 @@ impl OpenFile {
             kind,
             readable: access != flags::O_WRONLY,
             writable: access != flags::O_RDONLY,
-            append,
+            append: open_flags & flags::O_APPEND != 0,
+            direct: open_flags & flags::O_DIRECT != 0,
             offset: 0,
             errors,
         }
@@ -63,7 +67,7 @@ impl OpenFile {
         Arc::new(Mutex::new(OpenFile::new(
             FileKind::Console,
             flags::O_RDWR,
-            false,
+            0,
         )))
     }
 }
@@ -97,9 +101,7 @@ pub fn open(fs: &FileSystem, path: &[u8], open_flags: u32, mode: u32) -> Result<
         fs.set_len(inode, 0)?;
     }
     Ok(Arc::new(Mutex::new(OpenFile::new(
-        kind,
-        access,
-        open_flags & O_APPEND != 0,
+        kind, access, open_flags,
     ))))
 }
 

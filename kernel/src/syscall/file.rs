@@ -10,6 +10,10 @@ use ext2::FileType;
 
 /// Bytes moved per step between user memory and a file.
 const CHUNK: usize = 16 * 1024;
+/// Bytes per step of an `O_DIRECT` write: each step is whole device requests.
+const DIRECT_CHUNK: usize = 1 << 20;
+/// `O_DIRECT` buffers must be aligned to the device's logical block.
+const DIRECT_ALIGNMENT: u64 = 512;
 const PATH_MAX: usize = 4096;
 const AT_FDCWD: i64 = -100;
 
@@ -96,7 +100,12 @@ pub fn write(fd: u64, buffer: u64, count: u64, position: Position) -> Result<u64
     if !open.writable {
         return Err(Errno::EBADF);
     }
-    let mut chunk = alloc::vec![0u8; CHUNK.min(count as usize)];
+    let direct = open.direct && matches!(open.kind, FileKind::Regular(_));
+    if direct && !buffer.is_multiple_of(DIRECT_ALIGNMENT) {
+        return Err(Errno::EINVAL);
+    }
+    let step_size = if direct { DIRECT_CHUNK } else { CHUNK };
+    let mut chunk = alloc::vec![0u8; step_size.min(count as usize)];
     let mut done = 0u64;
     let start = match (open.kind, position) {
         (FileKind::Regular(inode), Position::Current) if open.append => {
@@ -106,7 +115,7 @@ pub fn write(fd: u64, buffer: u64, count: u64, position: Position) -> Result<u64
         (_, Position::At(offset)) => offset,
     };
     while done < count {
-        let step = (count - done).min(CHUNK as u64) as usize;
+        let step = (count - done).min(step_size as u64) as usize;
         let copied =
             with_current(|process| process.copy_from_user(buffer + done, &mut chunk[..step]));
         if let Err(errno) = copied {
@@ -116,6 +125,9 @@ pub fn write(fd: u64, buffer: u64, count: u64, position: Position) -> Result<u64
         match open.kind {
             FileKind::Console => arch::serial::write_bytes(&chunk[..step]),
             FileKind::Directory(_) => return Err(Errno::EISDIR),
+            FileKind::Regular(inode) if direct => {
+                file_system()?.write_direct(inode, start + done, &chunk[..step])?;
+            }
             FileKind::Regular(inode) => {
                 file_system()?.write_at(inode, start + done, &chunk[..step])?;
             }
