@@ -5,6 +5,8 @@ use crate::qemu::{BootConfig, BootResult, Disk, Outcome};
 use crate::symbolize::{backtrace_addresses, symbolize};
 use std::path::{Path, PathBuf};
 
+mod storage;
+
 /// One boot and what it must show.
 pub struct Case {
     pub name: &'static str,
@@ -32,6 +34,16 @@ pub enum TestDisk {
         args: &'static str,
         block_size: u32,
     },
+    /// [`TestDisk::Root`] made from a directory that `files` fills first;
+    /// with `fail_first_write_to`, the first write to that file's first
+    /// block fails with EIO, once (blkdebug with `once = "on"`).
+    RootWithFiles {
+        init: Guest,
+        args: &'static str,
+        block_size: u32,
+        files: fn(&Path) -> std::io::Result<()>,
+        fail_first_write_to: Option<&'static str>,
+    },
 }
 
 /// A user program from `user/`.
@@ -39,6 +51,8 @@ pub enum TestDisk {
 pub enum Guest {
     /// `user/c/NAME.c`, built with musl-gcc.
     C(&'static str),
+    /// `user/c/NAME.c` as a static position-independent executable.
+    CStaticPie(&'static str),
     /// The Rust package NAME under `user/rust`.
     Rust(&'static str),
 }
@@ -47,6 +61,9 @@ impl Guest {
     pub fn build(self) -> Result<PathBuf, String> {
         match self {
             Guest::C(name) => crate::guest::build_c(name),
+            Guest::CStaticPie(name) => {
+                crate::guest::build_c_linked(name, crate::guest::Linkage::StaticPie)
+            }
             Guest::Rust(package) => crate::guest::build_rust(package),
         }
     }
@@ -66,15 +83,46 @@ impl TestDisk {
     fn create(self, dir: &Path, name: &str) -> Result<(PathBuf, Disk, String), String> {
         std::fs::create_dir_all(dir).map_err(|error| error.to_string())?;
         let image = dir.join(format!("{name}.img"));
-        if let TestDisk::Root {
-            init,
-            args,
-            block_size,
-        } = self
-        {
-            crate::rootfs::build(&image, &init.build()?, None, block_size)?;
+        let root = match self {
+            TestDisk::Root {
+                init,
+                args,
+                block_size,
+            } => Some((init, args, block_size, None, None)),
+            TestDisk::RootWithFiles {
+                init,
+                args,
+                block_size,
+                files,
+                fail_first_write_to,
+            } => Some((init, args, block_size, Some(files), fail_first_write_to)),
+            _ => None,
+        };
+        if let Some((init, args, block_size, files, fail_first_write_to)) = root {
+            let prepared = match files {
+                Some(fill) => {
+                    let prepared = dir.join(format!("{name}.files"));
+                    let _ = std::fs::remove_dir_all(&prepared);
+                    std::fs::create_dir_all(&prepared).map_err(|error| error.to_string())?;
+                    fill(&prepared).map_err(|error| format!("preparing the root: {error}"))?;
+                    Some(prepared)
+                }
+                None => None,
+            };
+            crate::rootfs::build(&image, &init.build()?, prepared.as_deref(), block_size)?;
+            if let Some(prepared) = prepared {
+                std::fs::remove_dir_all(prepared).map_err(|error| error.to_string())?;
+            }
+            let file = match fail_first_write_to {
+                Some(path) => {
+                    let block = crate::rootfs::block_of(&image, path, 0)?;
+                    let sector = block * u64::from(block_size / 512);
+                    blkdebug_file(dir, name, &image, sector, true)?
+                }
+                None => image.display().to_string(),
+            };
             let disk = Disk {
-                file: image.display().to_string(),
+                file,
                 read_only: false,
             };
             return Ok((image, disk, format!(" -- {args}")));
@@ -82,24 +130,36 @@ impl TestDisk {
         let bytes: Vec<u8> = (0..DISK_BYTES as u64).map(pattern_byte).collect();
         std::fs::write(&image, bytes).map_err(|error| error.to_string())?;
         let file = match self {
-            TestDisk::FailingWritesAt(sector) => {
-                let config = dir.join(format!("{name}.blkdebug"));
-                // `write_aio` is the event the raw format driver raises before
-                // each write; errno 5 is EIO.
-                std::fs::write(
-                    &config,
-                    format!(
-                        "[inject-error]\nevent = \"write_aio\"\niotype = \"write\"\nerrno = \"5\"\nsector = \"{sector}\"\nonce = \"off\"\n"
-                    ),
-                )
-                .map_err(|error| error.to_string())?;
-                format!("blkdebug:{}:{}", config.display(), image.display())
-            }
+            TestDisk::FailingWritesAt(sector) => blkdebug_file(dir, name, &image, sector, false)?,
             _ => image.display().to_string(),
         };
         let read_only = matches!(self, TestDisk::ReadOnly);
         Ok((image, Disk { file, read_only }, String::new()))
     }
+}
+
+/// Writes the blkdebug configuration that fails writes touching `sector` of
+/// `image` (only the first such write with `once`); returns the `-drive`
+/// file that applies it.
+fn blkdebug_file(
+    dir: &Path,
+    name: &str,
+    image: &Path,
+    sector: u64,
+    once: bool,
+) -> Result<String, String> {
+    let config = dir.join(format!("{name}.blkdebug"));
+    let once = if once { "on" } else { "off" };
+    // `write_aio` is the event the raw format driver raises before each
+    // write; errno 5 is EIO.
+    std::fs::write(
+        &config,
+        format!(
+            "[inject-error]\nevent = \"write_aio\"\niotype = \"write\"\nerrno = \"5\"\nsector = \"{sector}\"\nonce = \"{once}\"\n"
+        ),
+    )
+    .map_err(|error| error.to_string())?;
+    Ok(format!("blkdebug:{}:{}", config.display(), image.display()))
 }
 
 /// What a check sees of a finished boot.
@@ -144,7 +204,7 @@ pub fn all() -> Vec<Case> {
         Case {
             name: "kernel-tests",
             memory: "256M",
-            append: "test=-kernel::block::",
+            append: "test=-kernel::block::,-kernel::fs::",
             expected: Outcome::KernelSuccess,
             check: kernel_tests_all_pass,
             disk: None,
@@ -264,6 +324,18 @@ pub fn all() -> Vec<Case> {
             disk: c_root("libc_smoke", "/"),
         },
         Case {
+            name: "c-libc-smoke-as-static-pie",
+            memory: "128M",
+            append: "",
+            expected: Outcome::KernelSuccess,
+            check: user_suite_passes,
+            disk: Some(TestDisk::Root {
+                init: Guest::CStaticPie("libc_smoke"),
+                args: "/",
+                block_size: 4096,
+            }),
+        },
+        Case {
             name: "rust-no-std-smoke",
             memory: "128M",
             append: "",
@@ -367,7 +439,73 @@ pub fn all() -> Vec<Case> {
             },
             disk: c_root("faults", "exit3"),
         },
+        Case {
+            name: "user-access-past-truncated-end-of-mapped-file-is-sigbus",
+            memory: "64M",
+            append: "",
+            expected: Outcome::KernelFailure,
+            check: |cx| killed_at_announced_address(cx, "SIGBUS"),
+            disk: c_root("faults", "sigbus-after-truncate /"),
+        },
+        Case {
+            name: "fs-checks-1k-blocks",
+            memory: "256M",
+            append: "",
+            expected: Outcome::KernelSuccess,
+            check: fs_checks_pass,
+            disk: fs_checks_root(1024),
+        },
+        Case {
+            name: "fs-checks-4k-blocks",
+            memory: "256M",
+            append: "",
+            expected: Outcome::KernelSuccess,
+            check: fs_checks_pass,
+            disk: fs_checks_root(4096),
+        },
+        Case {
+            name: "kernel-fs-page-cache",
+            memory: "512M",
+            append: "test=kernel::fs::",
+            expected: Outcome::KernelSuccess,
+            check: |cx| {
+                let passed = kernel_tests_all_pass(cx)?;
+                let figures = cx.expect_line_starting("page-cache write-back: ")?;
+                if !figures.contains(" MiB/s, raw device: ") {
+                    return Err(format!("the benchmark line is {figures:?}"));
+                }
+                expect_clean_image(cx)?;
+                Ok(passed)
+            },
+            // The tests run before init would; any program will do.
+            disk: Some(TestDisk::RootWithFiles {
+                init: Guest::C("faults"),
+                args: "",
+                block_size: 4096,
+                files: storage::kernel_test_files,
+                fail_first_write_to: Some(storage::KERNEL_EIO_FILE),
+            }),
+        },
     ]
+}
+
+/// An ext2 root of `block_size` with the files `user/c/fs_checks.c` reads,
+/// and that program as init.
+const fn fs_checks_root(block_size: u32) -> Option<TestDisk> {
+    Some(TestDisk::RootWithFiles {
+        init: Guest::C("fs_checks"),
+        args: "/",
+        block_size,
+        files: storage::fs_check_files,
+        fail_first_write_to: None,
+    })
+}
+
+/// `fs_checks` passed, and the disk holds what it wrote (see `storage.rs`).
+fn fs_checks_pass(cx: &Context) -> Result<usize, String> {
+    let passed = user_suite_passes(cx)?;
+    storage::check_fs_checks_image(cx)?;
+    Ok(passed)
 }
 
 /// What the `rw_disk_` tests wrote, byte for byte, and that their neighbours

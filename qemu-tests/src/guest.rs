@@ -2,17 +2,14 @@
 //! as init (see docs/user-programs.md).
 //!
 //! - C programs, `user/c/NAME.c`: `musl-gcc -static -O2 -Wall -Werror` into
-//!   `build/guest/NAME`.
+//!   `build/guest/NAME`, or as a static position-independent executable
+//!   (`ET_DYN` without an interpreter) into `build/guest/NAME-pie`.
 //! - Rust programs, `user/rust/PACKAGE`: `cargo build --release --target
 //!   x86_64-unknown-linux-musl -p PACKAGE`, linked without any libc by
 //!   `.cargo/config.toml`.
 //!
 //! The unit tests build each program and run it on the host, which is Linux:
 //! that is the proof that the suites assert what Linux does.
-// The runner does not put the programs on a disk image yet; until it does,
-// only the tests use this module.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use crate::qemu::workspace_root;
 use std::path::PathBuf;
 use std::process::Command;
@@ -34,24 +31,89 @@ pub fn pattern_byte(seed: u64, offset: u64) -> u8 {
     ((seed * 131 + offset * 7) % 251) as u8
 }
 
+/// How a C program is linked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Linkage {
+    /// `ET_EXEC` at a fixed address.
+    Static,
+    /// `ET_DYN` without `PT_INTERP`, relocating itself at start-up (musl's
+    /// `rcrt1.o`). Debian's `musl-gcc -static-pie` links the wrong start file
+    /// and adds an interpreter, so the link is spelled out here.
+    StaticPie,
+}
+
+/// Where Debian's musl-tools keeps musl's start files and `libc.a`.
+const MUSL_LIB: &str = "/usr/lib/x86_64-linux-musl";
+
+fn run(command: &mut Command, what: &str) -> Result<(), String> {
+    let status = command
+        .status()
+        .map_err(|error| format!("cannot run {what} (scripts/deps.sh installs it): {error}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{what} failed"))
+    }
+}
+
 /// Compiles `user/c/NAME.c` into `build/guest/NAME` and returns that path.
 pub fn build_c(name: &str) -> Result<PathBuf, String> {
+    build_c_linked(name, Linkage::Static)
+}
+
+/// Compiles `user/c/NAME.c` with `linkage` into `build/guest/`.
+pub fn build_c_linked(name: &str, linkage: Linkage) -> Result<PathBuf, String> {
     let root = workspace_root();
     let source = root.join("user").join("c").join(format!("{name}.c"));
     let out_dir = root.join("build").join("guest");
     std::fs::create_dir_all(&out_dir)
         .map_err(|error| format!("cannot create {}: {error}", out_dir.display()))?;
-    let output = out_dir.join(name);
-    let status = Command::new("musl-gcc")
-        .args(["-static", "-O2", "-Wall", "-Werror", "-o"])
-        .arg(&output)
-        .arg(&source)
-        .status()
-        .map_err(|error| format!("cannot run musl-gcc (scripts/deps.sh installs it): {error}"))?;
-    if !status.success() {
-        return Err(format!("musl-gcc failed on {}", source.display()));
+    let warnings = ["-O2", "-Wall", "-Werror"];
+    match linkage {
+        Linkage::Static => {
+            let output = out_dir.join(name);
+            run(
+                Command::new("musl-gcc")
+                    .arg("-static")
+                    .args(warnings)
+                    .arg("-o")
+                    .arg(&output)
+                    .arg(&source),
+                &format!("musl-gcc on {}", source.display()),
+            )?;
+            Ok(output)
+        }
+        Linkage::StaticPie => {
+            let output = out_dir.join(format!("{name}-pie"));
+            let object = out_dir.join(format!("{name}-pie.o"));
+            run(
+                Command::new("musl-gcc")
+                    .arg("-fPIE")
+                    .args(warnings)
+                    .arg("-c")
+                    .arg("-o")
+                    .arg(&object)
+                    .arg(&source),
+                &format!("musl-gcc on {}", source.display()),
+            )?;
+            let libgcc = Command::new("gcc")
+                .arg("-print-libgcc-file-name")
+                .output()
+                .map_err(|error| format!("cannot run gcc: {error}"))?;
+            let musl = |file: &str| format!("{MUSL_LIB}/{file}");
+            run(
+                Command::new("gcc")
+                    .args(["-static-pie", "-nostdlib", "-o"])
+                    .arg(&output)
+                    .args([musl("rcrt1.o"), musl("crti.o")])
+                    .arg(&object)
+                    .args([musl("libc.a"), musl("crtn.o")])
+                    .arg(String::from_utf8_lossy(&libgcc.stdout).trim()),
+                "linking a static PIE with gcc",
+            )?;
+            Ok(output)
+        }
     }
-    Ok(output)
 }
 
 /// Builds the Rust program `package` (a member under `user/rust/`) and returns
@@ -67,10 +129,10 @@ pub fn build_rust(package: &str) -> Result<PathBuf, String> {
     if !status.success() {
         return Err(format!("building {package} for {RUST_TARGET} failed"));
     }
-    // Where cargo put it: CARGO_TARGET_DIR when set, the workspace's target/ otherwise.
-    let target_dir =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    Ok(target_dir.join(RUST_TARGET).join("release").join(package))
+    Ok(crate::qemu::cargo_target_dir()
+        .join(RUST_TARGET)
+        .join("release")
+        .join(package))
 }
 
 #[cfg(test)]

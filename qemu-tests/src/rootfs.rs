@@ -123,3 +123,31 @@ pub fn check_clean(image: &Path) -> Result<(), String> {
         ))
     }
 }
+
+/// Whether `path` exists in the ext2 image (`debugfs -R stat`).
+pub fn exists(image: &Path, path: &str) -> Result<bool, String> {
+    let output = Command::new("debugfs")
+        .args(["-R", &format!("stat {path}")])
+        .arg(image)
+        .output()
+        .map_err(|error| format!("cannot run debugfs: {error}"))?;
+    Ok(!String::from_utf8_lossy(&output.stderr).contains("File not found"))
+}
+
+/// The disk block holding block `index` of `path` in the ext2 image
+/// (`debugfs -R bmap`).
+pub fn block_of(image: &Path, path: &str, index: u64) -> Result<u64, String> {
+    let output = Command::new("debugfs")
+        .args(["-R", &format!("bmap {path} {index}")])
+        .arg(image)
+        .output()
+        .map_err(|error| format!("cannot run debugfs: {error}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    match stdout.trim().parse() {
+        Ok(0) | Err(_) => Err(format!(
+            "debugfs bmap {path} {index}: {:?}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )),
+        Ok(block) => Ok(block),
+    }
+}
