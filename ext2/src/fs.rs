@@ -145,9 +145,10 @@ impl<D: BlockDevice> Ext2<D> {
 
     /// Writes the dirty metadata blocks and the cached counters and marks
     /// the file system clean (if it was clean at mount), then flushes the
-    /// device.
+    /// device. With nothing changed since the last sync (or the mount, which
+    /// wrote the superblock), only the flush is sent.
     pub fn sync(&mut self, now: u32) -> Result<(), Errno> {
-        if !self.read_only {
+        if self.changed_since_sync {
             self.metadata.write_back(&mut self.device)?;
             self.write_group_descriptors()?;
             self.superblock.set_state(self.state_at_mount);

@@ -207,3 +207,16 @@ fn direct_reads_of_a_changed_directory_block_see_the_change() {
     fs.read_blocks(block, &mut bytes).unwrap();
     assert!(bytes.windows(10).any(|window| window == b"fresh-name"));
 }
+
+#[test]
+fn a_sync_with_nothing_changed_writes_nothing() {
+    let scratch = Scratch::new("cache-idle-sync");
+    let mut fs = mount(scratch.mkfs(Mkfs::new(4096, 4096)));
+    fs.create(ROOT_INODE, b"file", 0o644, now()).unwrap();
+    fs.sync(now()).unwrap();
+    fs.device_mut().reset_counters();
+    fs.lookup_path(b"/file").unwrap();
+    fs.sync(now()).unwrap();
+    let disk = fs.device_mut();
+    assert_eq!((disk.reads, disk.writes), (0, 0), "(reads, writes)");
+}
