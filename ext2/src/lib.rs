@@ -10,8 +10,8 @@
 //! [`Ext2::map_blocks_allocating`]) and whole-block I/O
 //! ([`Ext2::read_blocks`], [`Ext2::write_blocks`]).
 //!
-//! See `docs/ext2.md` for the layout, the allocation policy and what is
-//! written through versus cached.
+//! See `docs/ext2.md` for the layout, the allocation policy, the metadata
+//! cache and when changes reach the disk.
 #![no_std]
 
 extern crate alloc;
