@@ -169,10 +169,34 @@ impl<D: BlockDevice> Ext2<D> {
         if end.is_none_or(|end| end > blocks_in_file) {
             return Err(Errno::EINVAL);
         }
+        if self.map_allocated(&file, first_file_block, out)? {
+            return Ok(out.len());
+        }
         self.begin_change()?;
         let mapped = self.allocate_range(inode, &mut file, first_file_block, out);
         self.write_inode(inode, &file)?;
         mapped
+    }
+
+    /// Fills `out` if every block of the range is already allocated: then
+    /// mapping is a lookup and changes nothing on the disk (rewriting pages
+    /// of an existing file does not mark the file system unclean).
+    fn map_allocated(
+        &mut self,
+        file: &Inode,
+        first_file_block: u64,
+        out: &mut [MappedBlock],
+    ) -> Result<bool, Errno> {
+        for (index, slot) in out.iter_mut().enumerate() {
+            let Some(disk_block) = self.lookup_block(file, first_file_block + index as u64)? else {
+                return Ok(false);
+            };
+            *slot = MappedBlock {
+                disk_block,
+                newly_allocated: false,
+            };
+        }
+        Ok(true)
     }
 
     /// Reads up to `buf.len()` bytes at `offset`; returns how many were read

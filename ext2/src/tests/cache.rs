@@ -220,3 +220,28 @@ fn a_sync_with_nothing_changed_writes_nothing() {
     let disk = fs.device_mut();
     assert_eq!((disk.reads, disk.writes), (0, 0), "(reads, writes)");
 }
+
+/// Rewriting the pages of a file whose blocks exist is a lookup: the page
+/// cache's write-back of such pages changes no metadata, so the disk is not
+/// marked unclean and sync has nothing to write.
+#[test]
+fn mapping_allocated_blocks_changes_nothing() {
+    let scratch = Scratch::new("cache-allocated-map");
+    let mut fs = mount(scratch.mkfs(Mkfs::new(4096, 4096)));
+    let file = fs.create(ROOT_INODE, b"file", 0o644, now()).unwrap();
+    fs.write_at(file, 0, &pattern(8 * 4096, 3), now()).unwrap();
+    fs.sync(now()).unwrap();
+    let mut first = [MappedBlock {
+        disk_block: 0,
+        newly_allocated: false,
+    }; 8];
+    fs.map_blocks_allocating(file, 0, &mut first).unwrap();
+    fs.device_mut().reset_counters();
+    let mut again = first;
+    assert_eq!(fs.map_blocks_allocating(file, 0, &mut again), Ok(8));
+    assert_eq!(again, first);
+    assert!(again.iter().all(|block| !block.newly_allocated));
+    assert!(!fs.has_unsynced_changes());
+    let disk = fs.device_mut();
+    assert_eq!((disk.reads, disk.writes), (0, 0), "(reads, writes)");
+}

@@ -22,42 +22,18 @@ use ext2::{Ext2, InodeNumber, MappedBlock};
 use mm::frame::PAGE_SIZE;
 use mm::page_cache::{PageCache, PageState, PageToWrite, WriteRun, plan_write_runs};
 use mm::walk::PageTableWalker;
-use spin::Mutex;
 use x86_64::PhysAddr;
 
 const PAGE: usize = PAGE_SIZE as usize;
 /// The most file-system blocks a page holds (1 KiB blocks).
 const MAX_BLOCKS_PER_PAGE: usize = 4;
 
-/// The disk blocks of a cached page, as ext2 mapped them when the page was
-/// read in or last written back: `count` blocks lie below the end of the
-/// file, and `blocks[slot]` is 0 for a hole.
+/// The disk blocks of a page being written back: `count` blocks lie below
+/// the end of the file.
 #[derive(Clone, Copy)]
-pub(super) struct PageBlocks {
-    pub count: u8,
-    pub blocks: [u32; MAX_BLOCKS_PER_PAGE],
-}
-
-/// [`PageBlocks`] by (inode, page index) for the root file system's cached
-/// pages, so that writing back a page whose blocks are known costs no
-/// device request besides the data's own (ext2 has no buffer cache: mapping
-/// a page reads the inode and indirect blocks, and allocating rewrites the
-/// inode). An entry is dropped whenever the file's size changes around its
-/// page, since that frees or adds blocks. A leaf lock: nothing is taken
-/// while it is held.
-pub(super) static BLOCK_MAPS: Mutex<BTreeMap<(InodeNumber, u64), PageBlocks>> =
-    Mutex::new(BTreeMap::new());
-
-/// Forgets the block maps of `inode`'s pages from index `first` on.
-fn forget_blocks(inode: InodeNumber, first: u64) {
-    let mut maps = BLOCK_MAPS.lock();
-    let stale: Vec<(InodeNumber, u64)> = maps
-        .range((inode, first)..=(inode, u64::MAX))
-        .map(|(&key, _)| key)
-        .collect();
-    for key in stale {
-        maps.remove(&key);
-    }
+struct PageBlocks {
+    count: u8,
+    blocks: [u32; MAX_BLOCKS_PER_PAGE],
 }
 
 /// The device requests of one write-back call, and the pages they carry.
@@ -119,13 +95,6 @@ impl FileSystem {
             .min(per_page) as usize;
         let mut blocks = [None; MAX_BLOCKS_PER_PAGE];
         ext2.map_blocks(inode, index * per_page, &mut blocks[..count])?;
-        BLOCK_MAPS.lock().insert(
-            (inode, index),
-            PageBlocks {
-                count: count as u8,
-                blocks: blocks.map(|block| block.unwrap_or(0)),
-            },
-        );
         // SAFETY: the frame is not in the cache yet; only we can reach it.
         let bytes = unsafe { frame_bytes(frame) };
         let mut slot = 0;
@@ -176,10 +145,8 @@ impl FileSystem {
     pub fn write_at(&self, inode: InodeNumber, offset: u64, data: &[u8]) -> Result<usize, Errno> {
         let end = offset.checked_add(data.len() as u64).ok_or(Errno::EFBIG)?;
         let mut ext2 = self.ext2.lock();
-        let size = ext2.metadata(inode)?.size;
-        if end > size {
+        if end > ext2.metadata(inode)?.size {
             ext2.set_len(inode, end, crate::time::unix_seconds())?;
-            forget_blocks(inode, size / PAGE_SIZE);
         }
         let mut cache = self.cache.lock();
         let now = crate::time::now_ns();
@@ -203,7 +170,6 @@ impl FileSystem {
     pub fn set_len(&self, inode: InodeNumber, size: u64) -> Result<(), Errno> {
         let mut ext2 = self.ext2.lock();
         ext2.set_len(inode, size, crate::time::unix_seconds())?;
-        forget_blocks(inode, 0);
         self.drop_cached_pages(inode, size.div_ceil(PAGE_SIZE))?;
         let mut cache = self.cache.lock();
         let tail = (size % PAGE_SIZE) as usize;
@@ -221,7 +187,6 @@ impl FileSystem {
     /// writes finish, and frees them.
     pub(super) fn drop_cached_pages(&self, inode: InodeNumber, first: u64) -> Result<(), Errno> {
         self.wait_for_writes(inode, first..u64::MAX);
-        forget_blocks(inode, first);
         let evicted = self.cache.lock().truncate(u64::from(inode), first);
         for page in evicted {
             // Later accesses through these mappings fault, find the page past
@@ -313,45 +278,30 @@ impl FileSystem {
         })
     }
 
-    /// The blocks of each of `pages` (in index order). Pages whose blocks
-    /// are known and allocated ([`BLOCK_MAPS`]) need no ext2 call; the others
-    /// are mapped with one `map_blocks_allocating` call per run of
-    /// consecutive pages, so that ext2 allocates their holes as one
-    /// contiguous run and updates its metadata once.
+    /// The blocks of each of `pages` (in index order), with one
+    /// `map_blocks_allocating` call per run of consecutive pages, so that
+    /// ext2 allocates their holes as one contiguous run and updates its
+    /// (cached) metadata once; pages whose blocks exist cost a lookup.
     fn map_pages(
         &self,
         ext2: &mut Ext2<&'static crate::block::Disk>,
         inode: InodeNumber,
         pages: &[PageToWrite],
     ) -> Result<BTreeMap<u64, PageBlocks>, Errno> {
-        let mut page_blocks = BTreeMap::new();
-        let mut unmapped: Vec<Range<u64>> = Vec::new();
-        {
-            let maps = BLOCK_MAPS.lock();
-            for page in pages {
-                let known = maps.get(&(inode, page.index)).filter(|known| {
-                    known.blocks[..usize::from(known.count)]
-                        .iter()
-                        .all(|&block| block != 0)
-                });
-                match (known, unmapped.last_mut()) {
-                    (Some(known), _) => {
-                        page_blocks.insert(page.index, *known);
-                    }
-                    (None, Some(run)) if run.end == page.index => run.end += 1,
-                    (None, _) => unmapped.push(page.index..page.index + 1),
-                }
+        let mut runs: Vec<Range<u64>> = Vec::new();
+        for page in pages {
+            match runs.last_mut() {
+                Some(run) if run.end == page.index => run.end += 1,
+                _ => runs.push(page.index..page.index + 1),
             }
-        }
-        if unmapped.is_empty() {
-            return Ok(page_blocks);
         }
         let per_page = self.blocks_per_page();
         let blocks_in_file = ext2
             .metadata(inode)?
             .size
             .div_ceil(u64::from(self.block_size));
-        for run in unmapped {
+        let mut page_blocks = BTreeMap::new();
+        for run in runs {
             let first = run.start * per_page;
             let count = blocks_in_file
                 .saturating_sub(first)
@@ -360,7 +310,6 @@ impl FileSystem {
             if count > 0 && ext2.map_blocks_allocating(inode, first, &mut mapped)? < count {
                 return Err(Errno::ENOSPC);
             }
-            let mut maps = BLOCK_MAPS.lock();
             for index in run.clone() {
                 let offset = ((index - run.start) * per_page) as usize;
                 let blocks = &mapped[offset.min(count)..(offset + per_page as usize).min(count)];
@@ -371,7 +320,6 @@ impl FileSystem {
                 for (slot, block) in blocks.iter().enumerate() {
                     page.blocks[slot] = block.disk_block;
                 }
-                maps.insert((inode, index), page);
                 page_blocks.insert(index, page);
             }
         }
