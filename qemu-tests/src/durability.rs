@@ -25,7 +25,7 @@ const SEED: u64 = 42;
 const SIZE: u64 = 256 * 1024;
 const MARKER: &str = "DURABILITY-MARKER";
 
-pub fn all() -> [Check; 4] {
+pub fn all() -> [Check; 5] {
     [
         Check {
             name: "durability-msync-ms-sync-survives-power-cut",
@@ -40,6 +40,14 @@ pub fn all() -> [Check; 4] {
             name: "durability-msync-ms-async-then-wait-survives-power-cut",
             mode: "async",
             wait_seconds: Some(3),
+            expect_durable: true,
+        },
+        // fsync after stores through a mapping, no msync: the mapped pages are
+        // the file's dirty data (Linux marks them dirty at the write fault).
+        Check {
+            name: "durability-fsync-after-mapped-stores-survives-power-cut",
+            mode: "fsync",
+            wait_seconds: None,
             expect_durable: true,
         },
         // No msync at all: the flusher finds the D bits through the reverse map

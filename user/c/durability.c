@@ -7,6 +7,8 @@
  *
  *   sync   store, msync(MS_SYNC), print DURABILITY-MARKER, sleep forever
  *   async  store, msync(MS_ASYNC), sleep SECONDS, print the marker, sleep forever
+ *   fsync  store, fsync(FILE) without any msync, print the marker, sleep forever
+ *          (stores through a mapping are the file's dirty data: fsync writes them)
  *   flusher store, sleep SECONDS without any msync, print the marker, sleep
  *          forever (the kernel's flusher must write the data by itself)
  *   none   store, print the marker at once, sleep forever (the negative control:
@@ -54,7 +56,7 @@ int main(int argc, char **argv)
 	int fd;
 
 	if (argc < 5 || ((strcmp(argv[1], "async") == 0 || strcmp(argv[1], "flusher") == 0) && argc < 6)) {
-		printf("usage: durability sync|async|flusher|none FILE SEED SIZE [SECONDS (async, flusher)]\n");
+		printf("usage: durability sync|async|fsync|flusher|none FILE SEED SIZE [SECONDS (async, flusher)]\n");
 		return 2;
 	}
 	mode = argv[1];
@@ -62,7 +64,7 @@ int main(int argc, char **argv)
 	size = (size_t)strtoul(argv[4], NULL, 0);
 	if (strcmp(mode, "async") == 0 || strcmp(mode, "flusher") == 0)
 		wait = strtol(argv[5], NULL, 0);
-	else if (strcmp(mode, "sync") != 0 && strcmp(mode, "none") != 0) {
+	else if (strcmp(mode, "sync") != 0 && strcmp(mode, "fsync") != 0 && strcmp(mode, "none") != 0) {
 		printf("durability: unknown mode %s\n", mode);
 		return 2;
 	}
@@ -89,6 +91,8 @@ int main(int argc, char **argv)
 			return error("msync(MS_ASYNC)");
 		sleep_seconds(wait);
 	}
+	if (strcmp(mode, "fsync") == 0 && fsync(fd))
+		return error("fsync");
 	if (strcmp(mode, "flusher") == 0)
 		sleep_seconds(wait);
 	printf("DURABILITY-MARKER\n");

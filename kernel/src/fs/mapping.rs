@@ -80,16 +80,19 @@ impl FileSystem {
         &self,
         inode: InodeNumber,
         indices: Range<u64>,
-        own: (PhysAddr, Range<u64>),
+        own: Option<(PhysAddr, Range<u64>)>,
     ) -> DirtyScan {
         let mapped = self.cache.lock().mapped_pages(u64::from(inode), indices);
+        let scanned_already = |mapper: &Mapper| {
+            own.as_ref()
+                .is_some_and(|(root, range)| mapper.root == *root && range.contains(&mapper.page))
+        };
         let others = mapped
             .into_iter()
             .flat_map(|(_, mappers)| mappers)
-            .filter(|mapper| mapper.root != own.0 || !own.1.contains(&mapper.page));
+            .filter(|mapper| !scanned_already(mapper));
         let others = mapper_ranges(others);
-        let mut ranges = alloc::vec![own];
-        ranges.extend(others);
+        let ranges: Vec<(PhysAddr, Range<u64>)> = own.clone().into_iter().chain(others).collect();
         self.collect_dirty_in(&ranges)
     }
 

@@ -140,7 +140,10 @@ impl FileSystem {
 
     /// fsync(2): the file's dirty pages, the file system's metadata, a device
     /// flush; then any write-back error `cursor` has not yet seen.
+    /// Stores through shared mappings count: their D bits move to the cache
+    /// first, as Linux's pages are already dirty from the write fault.
     pub fn fsync(&self, inode: InodeNumber, cursor: &mut ErrorCursor) -> Result<(), Errno> {
+        self.collect_dirty_bits(inode, 0..u64::MAX, None);
         let written = self.write_back(inode, 0..u64::MAX, true).map(|_| ());
         self.make_durable()?;
         let unseen = self.unseen_errors(inode, cursor);
@@ -150,6 +153,7 @@ impl FileSystem {
     /// Writes back every dirty page, the file-system metadata, and flushes
     /// the disk: `sync(2)`, and what a clean shutdown does.
     pub fn sync_all(&self) -> Result<(), Errno> {
+        self.collect_all_dirty_bits();
         let files: Vec<u64> = self.cache.lock().files().collect();
         let mut result = Ok(());
         for file in files {

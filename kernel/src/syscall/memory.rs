@@ -183,8 +183,11 @@ pub fn msync(addr: u64, len: u64, flags: u64) -> Result<u64, Errno> {
     let mut bytes = 0;
     for range in &plan.ranges {
         let inode = range.file.id() as InodeNumber;
-        let found =
-            fs.collect_dirty_bits(inode, range.file_pages.clone(), (root, range.virt.clone()));
+        let found = fs.collect_dirty_bits(
+            inode,
+            range.file_pages.clone(),
+            Some((root, range.virt.clone())),
+        );
         scan.dirty_pages += found.dirty_pages;
         scan.tables_visited += found.tables_visited;
         scan.ptes_scanned += found.ptes_scanned;
