@@ -184,8 +184,11 @@ crate::kernel_test!(rw_disk_polled_completion_with_interrupts_off, {
     assert_pattern(8, buffer.as_slice());
 });
 
-crate::kernel_test!(rw_disk_flush_is_a_device_request, {
-    let device = disk();
+crate::kernel_test!(rw_disk_flush_after_a_write_is_a_device_request, {
+    let mut device = disk();
+    device
+        .write_sectors(WRITTEN_SECTORS.start, &[WRITTEN_FILL; SECTOR_SIZE])
+        .expect("writing");
     let before = device.requests_submitted();
     device.flush().expect("flush");
     assert_eq!(
@@ -193,6 +196,9 @@ crate::kernel_test!(rw_disk_flush_is_a_device_request, {
         1,
         "QEMU offers VIRTIO_BLK_F_FLUSH"
     );
+    // Nothing written since: nothing to flush, no request.
+    device.flush().expect("flush");
+    assert_eq!(device.requests_submitted() - before, 1);
 });
 
 crate::kernel_test!(rw_disk_past_the_end_is_eio, {

@@ -18,7 +18,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use arch::layout::{BOOT_MAPPED_BYTES, DIRECT_MAP_BASE};
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use spin::{Mutex, Once};
 use virtio_drivers::device::blk::{BlkReq, BlkResp, VirtIOBlk};
 use virtio_drivers::transport::Transport;
@@ -257,6 +257,9 @@ pub struct Disk {
     sectors: u64,
     read_only: bool,
     flush_supported: bool,
+    /// A write was submitted since the last flush: only then is there
+    /// anything in the device's volatile cache to flush.
+    written_since_flush: AtomicBool,
     /// Requests given to the device: reads, writes and flushes.
     requests: AtomicU64,
     /// Requests whose completion the interrupt handler reaped.
@@ -373,6 +376,7 @@ impl Disk {
         if self.read_only {
             return Err(Errno::EROFS);
         }
+        self.written_since_flush.store(true, Ordering::Release);
         self.submit(Direction::Write, first_sector, buffer)
     }
 
@@ -454,7 +458,8 @@ impl Disk {
     }
 
     /// Makes every completed write durable: `VIRTIO_BLK_T_FLUSH` when the
-    /// device has a volatile cache (`VIRTIO_BLK_F_FLUSH`), nothing otherwise.
+    /// device has a volatile cache (`VIRTIO_BLK_F_FLUSH`) and something was
+    /// written since the last flush, nothing otherwise.
     ///
     /// The crate's flush waits for its own token and cannot share the queue,
     /// so this first waits for every in-flight request, then flushes with
@@ -465,8 +470,15 @@ impl Disk {
         }
         self.wait_for(|device| {
             (device.in_flight() == 0).then(|| {
+                if !self.written_since_flush.swap(false, Ordering::AcqRel) {
+                    return Ok(());
+                }
                 self.requests.fetch_add(1, Ordering::Relaxed);
-                device.blk.flush().map_err(errno_of)
+                let flushed = device.blk.flush().map_err(errno_of);
+                if flushed.is_err() {
+                    self.written_since_flush.store(true, Ordering::Release);
+                }
+                flushed
             })
         })
     }
@@ -538,6 +550,7 @@ fn start(
         sectors: blk.capacity(),
         read_only: blk.readonly(),
         flush_supported,
+        written_since_flush: AtomicBool::new(false),
         pci: function.clone(),
         device: Mutex::new(Device {
             blk,
