@@ -30,8 +30,20 @@ pub struct FileSystem {
     ext2: Mutex<Ext2<&'static Disk>>,
     cache: Mutex<PageCache>,
     in_flight: Mutex<Vec<InFlightWrite>>,
+    /// Write-backs asked for with MS_ASYNC, started by the next background
+    /// work. A leaf lock: held only to push or take the list.
+    queued: Mutex<Vec<QueuedWriteback>>,
     disk: &'static Disk,
     block_size: u32,
+}
+
+/// An MS_ASYNC request: the file pages to write back, and the mapping
+/// (address space root and virtual range) whose D bits mark them dirty.
+pub struct QueuedWriteback {
+    pub inode: InodeNumber,
+    pub file_pages: core::ops::Range<u64>,
+    pub root: x86_64::PhysAddr,
+    pub virt: core::ops::Range<u64>,
 }
 
 static ROOT: Once<FileSystem> = Once::new();
@@ -72,6 +84,7 @@ pub fn mount_root(index: usize) -> Result<&'static FileSystem, Errno> {
         ext2: Mutex::new(ext2),
         cache: Mutex::new(PageCache::new()),
         in_flight: Mutex::new(Vec::new()),
+        queued: Mutex::new(Vec::new()),
         disk,
         block_size,
     }))
@@ -200,6 +213,7 @@ const FLUSHER_PERIOD_TICKS: u64 = crate::time::TICK_HZ as u64;
 /// sleeping system calls.
 pub fn background_work() {
     if let Some(fs) = root() {
+        fs.start_queued_writebacks();
         fs.reap_completed();
         if crate::time::ticks().is_multiple_of(FLUSHER_PERIOD_TICKS) {
             fs.collect_all_dirty_bits();
@@ -210,6 +224,32 @@ pub fn background_work() {
 }
 
 impl FileSystem {
+    /// msync(MS_ASYNC): remembers the range; the next background work (a
+    /// timer tick interrupting user mode, or a sleep) collects its D bits and
+    /// starts the write-back, so the call returns at once and the data still
+    /// reaches the disk with no further system call.
+    pub fn queue_writeback(&self, request: QueuedWriteback) {
+        self.queued.lock().push(request);
+    }
+
+    /// Starts every queued MS_ASYNC write-back without waiting for it. Must
+    /// run before the address spaces named in the queue go away.
+    pub fn start_queued_writebacks(&self) {
+        let queued = core::mem::take(&mut *self.queued.lock());
+        for request in queued {
+            let QueuedWriteback {
+                inode,
+                file_pages,
+                root,
+                virt,
+            } = request;
+            self.collect_dirty_bits(inode, file_pages.clone(), Some((root, virt)));
+            if let Err(errno) = self.write_back(inode, file_pages, false) {
+                log::warn!("MS_ASYNC write-back of inode {inode}: {errno}");
+            }
+        }
+    }
+
     /// Writes the file system's metadata (superblock and group counters) and
     /// flushes the disk once no write-back is in flight, as Linux's periodic
     /// write-back does for a file system's own buffers, so that the disk is

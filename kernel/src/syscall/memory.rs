@@ -3,7 +3,7 @@
 
 use crate::fs::file::FileKind;
 use crate::fs::mapping::{DirtyScan, InodeFile};
-use crate::fs::root;
+use crate::fs::{QueuedWriteback, root};
 use crate::memory::machine::with_machine;
 use crate::process::{Process, with_current};
 use abi::Errno;
@@ -166,11 +166,13 @@ fn grow_heap(process: &mut Process, from: u64, to: u64) -> Result<(), Errno> {
     with_machine(|machine| process.address_space.mmap(request, machine, releaser)).map(|_| ())
 }
 
-/// msync(2): `mm` validates and plans; for each shared file range the D bits
-/// of this mapping (one walk) and of every other mapping of those pages (the
-/// reverse map) move to the page cache, the range is written back, and with
-/// MS_SYNC the call waits, makes the data durable, and reports write-back
-/// errors not yet seen through the mapping's file.
+/// msync(2): `mm` validates and plans. With MS_SYNC, for each shared file
+/// range the D bits of this mapping (one walk) and of every other mapping of
+/// those pages (the reverse map) move to the page cache, the range is
+/// written back, the call waits, makes the data durable, and reports
+/// write-back errors not yet seen through the mapping's file. Without it
+/// (MS_ASYNC, flags 0) the ranges are queued and the same work starts on the
+/// next timer tick, without the caller.
 pub fn msync(addr: u64, len: u64, flags: u64) -> Result<u64, Errno> {
     let started = crate::time::now_ns();
     let plan = with_current(|process| process.address_space.msync(addr, len, flags as u32));
@@ -183,6 +185,15 @@ pub fn msync(addr: u64, len: u64, flags: u64) -> Result<u64, Errno> {
     let mut bytes = 0;
     for range in &plan.ranges {
         let inode = range.file.id() as InodeNumber;
+        if !plan.wait {
+            fs.queue_writeback(QueuedWriteback {
+                inode,
+                file_pages: range.file_pages.clone(),
+                root,
+                virt: range.virt.clone(),
+            });
+            continue;
+        }
         let found = fs.collect_dirty_bits(
             inode,
             range.file_pages.clone(),
@@ -191,14 +202,12 @@ pub fn msync(addr: u64, len: u64, flags: u64) -> Result<u64, Errno> {
         scan.dirty_pages += found.dirty_pages;
         scan.tables_visited += found.tables_visited;
         scan.ptes_scanned += found.ptes_scanned;
-        bytes += fs.write_back(inode, range.file_pages.clone(), plan.wait)?;
-        if plan.wait {
-            fs.make_durable()?;
-            if let Some(mapped) = mapped_inode_file(&range.file)
-                && let Some(open) = &mapped.open
-            {
-                fs.unseen_errors(inode, &mut open.lock().errors)?;
-            }
+        bytes += fs.write_back(inode, range.file_pages.clone(), true)?;
+        fs.make_durable()?;
+        if let Some(mapped) = mapped_inode_file(&range.file)
+            && let Some(open) = &mapped.open
+        {
+            fs.unseen_errors(inode, &mut open.lock().errors)?;
         }
     }
     log::debug!(
