@@ -1,5 +1,6 @@
 //! The page cache's bookkeeping: one 4 KiB page per (file, page index), its
-//! state, the user mappings that map it, and the error a failed write-back
+//! state, the user mappings that map it (kept per run of pages, as Linux's
+//! `i_mmap` keeps VMAs), and the error a failed write-back
 //! leaves for the file's next fsync. The kernel owns the frames and does the
 //! I/O; this module decides which pages a write-back takes and what state they
 //! end in, so that the rules are tested on the host.
@@ -13,14 +14,14 @@
 //! again and the error is remembered for the file ("clean" means the disk
 //! holds the bytes in memory; after a failed write it does not).
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 use core::ops::Range;
 
 use abi::Errno;
 use bitflags::bitflags;
 
-use crate::frame::PhysAddr;
+use crate::frame::{PAGE_SIZE, PhysAddr};
 
 /// Names a cached file (the kernel uses its inode number).
 pub type FileId = u64;
@@ -48,6 +49,156 @@ pub struct Mapper {
     pub page: u64,
 }
 
+/// Consecutive virtual pages of one address space mapping consecutive pages
+/// of a file, each through its own PTE: one entry of the reverse map (what a
+/// VMA is in Linux's `i_mmap`, but covering only pages actually mapped).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mapping {
+    pub root: PhysAddr,
+    /// Page-aligned virtual addresses.
+    pub virt: Range<u64>,
+    /// The file page that `virt.start` maps.
+    pub first_index: u64,
+}
+
+impl Mapping {
+    /// The file page the virtual page `page` maps (for `virt.end`, the page
+    /// after the last).
+    fn index_at(&self, page: u64) -> u64 {
+        self.first_index + (page - self.virt.start) / PAGE_SIZE
+    }
+
+    /// The part of this mapping inside the virtual range `virt`.
+    fn within_virt(&self, virt: Range<u64>) -> Option<Mapping> {
+        let start = self.virt.start.max(virt.start);
+        let end = self.virt.end.min(virt.end);
+        (start < end).then(|| Mapping {
+            root: self.root,
+            virt: start..end,
+            first_index: self.index_at(start),
+        })
+    }
+
+    /// The part of this mapping that maps file pages in `indices`.
+    fn within_indices(&self, indices: Range<u64>) -> Option<Mapping> {
+        let first = indices.start.max(self.first_index);
+        let end = indices.end.min(self.index_at(self.virt.end));
+        (first < end).then(|| {
+            let start = self.virt.start + (first - self.first_index) * PAGE_SIZE;
+            Mapping {
+                root: self.root,
+                virt: start..start + (end - first) * PAGE_SIZE,
+                first_index: first,
+            }
+        })
+    }
+
+    /// This mapping less the virtual range `except` of one address space:
+    /// none, one or two pieces.
+    fn without(
+        &self,
+        except: Option<&(PhysAddr, Range<u64>)>,
+    ) -> impl Iterator<Item = Mapping> + use<> {
+        let pieces = match except {
+            Some((root, virt)) if *root == self.root => [
+                self.within_virt(0..virt.start),
+                self.within_virt(virt.end..u64::MAX),
+            ],
+            _ => [Some(self.clone()), None],
+        };
+        pieces.into_iter().flatten()
+    }
+}
+
+/// The reverse map of one file: every PTE that maps one of its cached pages,
+/// kept as maximal runs ([`Mapping`]) keyed by address space and first
+/// virtual page. Finding the mappings of a range of pages costs one look at
+/// each run, not one per page, and nothing is copied per page.
+#[derive(Debug, Default)]
+struct ReverseMap {
+    runs: BTreeMap<(PhysAddr, u64), Mapping>,
+}
+
+impl ReverseMap {
+    /// The run holding the virtual page of `mapper`, if any.
+    fn run_holding(&self, mapper: Mapper) -> Option<&Mapping> {
+        let (_, run) = self.runs.range(..=(mapper.root, mapper.page)).next_back()?;
+        (run.root == mapper.root && run.virt.contains(&mapper.page)).then_some(run)
+    }
+
+    /// Records that `mapper` maps file page `index`, merging it with the
+    /// runs it continues so that runs stay maximal.
+    fn add(&mut self, index: u64, mapper: Mapper) {
+        debug_assert!(
+            self.run_holding(mapper).is_none(),
+            "{mapper:?} mapped twice"
+        );
+        let mut run = Mapping {
+            root: mapper.root,
+            virt: mapper.page..mapper.page + PAGE_SIZE,
+            first_index: index,
+        };
+        if let Some((&key, before)) = self.runs.range(..(mapper.root, mapper.page)).next_back()
+            && before.root == mapper.root
+            && before.virt.end == mapper.page
+            && before.index_at(mapper.page) == index
+        {
+            run.virt.start = before.virt.start;
+            run.first_index = before.first_index;
+            self.runs.remove(&key);
+        }
+        let after_key = (mapper.root, run.virt.end);
+        if let Some(after) = self.runs.get(&after_key)
+            && after.first_index == index + 1
+        {
+            run.virt.end = after.virt.end;
+            self.runs.remove(&after_key);
+        }
+        self.runs.insert((run.root, run.virt.start), run);
+    }
+
+    /// Forgets `mapper` (its PTE was removed), splitting its run.
+    fn remove(&mut self, index: u64, mapper: Mapper) {
+        let Some(run) = self.run_holding(mapper).cloned() else {
+            return;
+        };
+        debug_assert_eq!(run.index_at(mapper.page), index, "{mapper:?}");
+        self.runs.remove(&(run.root, run.virt.start));
+        let removed = (mapper.root, mapper.page..mapper.page + PAGE_SIZE);
+        for piece in run.without(Some(&removed)) {
+            self.runs.insert((piece.root, piece.virt.start), piece);
+        }
+    }
+
+    /// The mappings of file pages in `indices`, cut to them.
+    fn of_indices(&self, indices: Range<u64>) -> impl Iterator<Item = Mapping> + '_ {
+        self.runs
+            .values()
+            .filter_map(move |run| run.within_indices(indices.clone()))
+    }
+
+    /// Removes the mappings of file pages from `first` on, and returns them.
+    fn split_off(&mut self, first: u64) -> Vec<Mapping> {
+        let reaching: Vec<(PhysAddr, u64)> = self
+            .runs
+            .iter()
+            .filter(|(_, run)| run.index_at(run.virt.end) > first)
+            .map(|(&key, _)| key)
+            .collect();
+        reaching
+            .into_iter()
+            .map(|key| {
+                let run = self.runs.remove(&key).expect("a listed run");
+                if let Some(head) = run.within_indices(0..first) {
+                    self.runs.insert(key, head);
+                }
+                run.within_indices(first..u64::MAX)
+                    .expect("the run reaches past `first`")
+            })
+            .collect()
+    }
+}
+
 /// One cached page.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CachedPage {
@@ -56,8 +207,6 @@ pub struct CachedPage {
     /// When the page last went from clean to dirty (nanoseconds), for the
     /// flusher's expiry.
     pub dirtied_at: u64,
-    /// The reverse map: every PTE that maps this frame.
-    pub mappers: Vec<Mapper>,
 }
 
 /// A page taken for write-back.
@@ -67,13 +216,19 @@ pub struct PageToWrite {
     pub frame: PhysAddr,
 }
 
-/// A page removed from the cache by truncation. The kernel must unmap it from
-/// every mapper before freeing the frame.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A page removed from the cache by truncation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EvictedPage {
     pub index: u64,
     pub frame: PhysAddr,
-    pub mappers: Vec<Mapper>,
+}
+
+/// What truncation removed. The kernel must unmap every mapping before
+/// freeing the frames.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Truncated {
+    pub pages: Vec<EvictedPage>,
+    pub mappings: Vec<Mapping>,
 }
 
 /// Errors a file's write-backs met, as Linux's `errseq_t`: each reader
@@ -115,7 +270,39 @@ impl ErrorSequence {
 #[derive(Debug, Default)]
 pub struct FileCache {
     pages: BTreeMap<u64, CachedPage>,
+    /// The indices of the DIRTY pages and of the pages under WRITEBACK, kept
+    /// in step with their states (every state change goes through
+    /// [`FileCache::change`]), so that finding pages to write, expired pages
+    /// or writes in flight costs what there is to find, not what is cached.
+    dirty: BTreeSet<u64>,
+    writeback: BTreeSet<u64>,
+    mappings: ReverseMap,
     pub errors: ErrorSequence,
+}
+
+impl FileCache {
+    /// Applies `change` to page `index` and brings the state indices up to
+    /// date; `None` if the page is not cached.
+    fn change<R>(&mut self, index: u64, change: impl FnOnce(&mut CachedPage) -> R) -> Option<R> {
+        let page = self.pages.get_mut(&index)?;
+        let result = change(page);
+        let state = page.state;
+        set_member(&mut self.dirty, index, state.contains(PageState::DIRTY));
+        set_member(
+            &mut self.writeback,
+            index,
+            state.contains(PageState::WRITEBACK),
+        );
+        Some(result)
+    }
+}
+
+fn set_member(set: &mut BTreeSet<u64>, index: u64, member: bool) {
+    if member {
+        set.insert(index);
+    } else {
+        set.remove(&index);
+    }
 }
 
 /// All cached files.
@@ -154,72 +341,72 @@ impl PageCache {
         self.owners.get(&frame).copied()
     }
 
-    pub fn page_mut(&mut self, file: FileId, index: u64) -> Option<&mut CachedPage> {
-        self.files.get_mut(&file)?.pages.get_mut(&index)
-    }
-
     /// Adds a page the kernel just filled (or is about to fill, with
     /// `state` holding LOCKED and not UP_TO_DATE).
     ///
     /// # Panics
     /// If the page is already cached: one copy of each file page.
     pub fn insert(&mut self, file: FileId, index: u64, frame: PhysAddr, state: PageState) {
-        let previous = self.file_mut(file).pages.insert(
+        let cache = self.file_mut(file);
+        let previous = cache.pages.insert(
             index,
             CachedPage {
                 frame,
                 state,
                 dirtied_at: 0,
-                mappers: Vec::new(),
             },
         );
         assert!(
             previous.is_none(),
             "page {index} of file {file} cached twice"
         );
+        cache.change(index, |_| ());
         self.owners.insert(frame, (file, index));
     }
 
     /// Marks a cached page dirty at time `now`; returns false if it is not
     /// cached.
     pub fn mark_dirty(&mut self, file: FileId, index: u64, now: u64) -> bool {
-        let Some(page) = self.page_mut(file, index) else {
+        let Some(cache) = self.files.get_mut(&file) else {
             return false;
         };
-        if !page.state.contains(PageState::DIRTY) {
-            page.state.insert(PageState::DIRTY);
-            page.dirtied_at = now;
-        }
-        true
+        cache
+            .change(index, |page| {
+                if !page.state.contains(PageState::DIRTY) {
+                    page.state.insert(PageState::DIRTY);
+                    page.dirtied_at = now;
+                }
+            })
+            .is_some()
     }
 
     /// The dirty pages of `file` in `indices`, in index order.
     pub fn dirty_pages(&self, file: FileId, indices: Range<u64>) -> Vec<u64> {
-        self.pages_in(file, indices)
-            .filter(|(_, page)| page.state.contains(PageState::DIRTY))
-            .map(|(index, _)| index)
-            .collect()
+        self.files
+            .get(&file)
+            .map(|cache| cache.dirty.range(indices).copied().collect())
+            .unwrap_or_default()
     }
 
-    /// Every page of `file` in `indices`, in index order, with its mappers
-    /// (for moving D bits in from all mappings before a write-back).
-    pub fn mapped_pages(&self, file: FileId, indices: Range<u64>) -> Vec<(u64, Vec<Mapper>)> {
-        self.pages_in(file, indices)
-            .filter(|(_, page)| !page.mappers.is_empty())
-            .map(|(index, page)| (index, page.mappers.clone()))
-            .collect()
-    }
-
-    fn pages_in(
+    /// Every mapping of the pages of `file` in `indices`, cut to them, less
+    /// the virtual range `except` of one address space (the range msync was
+    /// given, which the caller scans itself): where D bits must be collected
+    /// from before a write-back. Costs one look at each run of the file's
+    /// reverse map.
+    pub fn mappings(
         &self,
         file: FileId,
         indices: Range<u64>,
-    ) -> impl Iterator<Item = (u64, &CachedPage)> {
-        self.files
-            .get(&file)
-            .into_iter()
-            .flat_map(move |cache| cache.pages.range(indices.clone()))
-            .map(|(&index, page)| (index, page))
+        except: Option<&(PhysAddr, Range<u64>)>,
+    ) -> Vec<Mapping> {
+        let Some(cache) = self.files.get(&file) else {
+            return Vec::new();
+        };
+        cache
+            .mappings
+            .of_indices(indices)
+            .flat_map(|mapping| mapping.without(except))
+            .collect()
     }
 
     /// Starts write-back of the dirty pages of `file` in `indices` that are
@@ -228,18 +415,23 @@ impl PageCache {
         let Some(cache) = self.files.get_mut(&file) else {
             return Vec::new();
         };
-        cache
-            .pages
-            .range_mut(indices)
-            .filter(|(_, page)| {
-                page.state.contains(PageState::DIRTY) && !page.state.contains(PageState::WRITEBACK)
-            })
-            .map(|(&index, page)| {
-                page.state.remove(PageState::DIRTY);
-                page.state.insert(PageState::WRITEBACK);
+        let ready: Vec<u64> = cache
+            .dirty
+            .range(indices)
+            .filter(|index| !cache.writeback.contains(index))
+            .copied()
+            .collect();
+        ready
+            .into_iter()
+            .map(|index| {
+                let frame = cache.change(index, |page| {
+                    page.state.remove(PageState::DIRTY);
+                    page.state.insert(PageState::WRITEBACK);
+                    page.frame
+                });
                 PageToWrite {
                     index,
-                    frame: page.frame,
+                    frame: frame.expect("an indexed page is cached"),
                 }
             })
             .collect()
@@ -253,54 +445,57 @@ impl PageCache {
         if let Err(errno) = result {
             cache.errors.record(errno);
         }
-        let Some(page) = cache.pages.get_mut(&index) else {
-            return;
-        };
-        assert!(
-            page.state.contains(PageState::WRITEBACK),
-            "page {index} of file {file} was not under write-back"
-        );
-        page.state.remove(PageState::WRITEBACK);
-        if result.is_err() && !page.state.contains(PageState::DIRTY) {
-            page.state.insert(PageState::DIRTY);
-            page.dirtied_at = now;
-        }
+        cache.change(index, |page| {
+            assert!(
+                page.state.contains(PageState::WRITEBACK),
+                "page {index} of file {file} was not under write-back"
+            );
+            page.state.remove(PageState::WRITEBACK);
+            if result.is_err() && !page.state.contains(PageState::DIRTY) {
+                page.state.insert(PageState::DIRTY);
+                page.dirtied_at = now;
+            }
+        });
     }
 
     /// Takes a page back from write-back that never reached the device (no
     /// memory for the request): it is dirty again, and no error is recorded,
     /// because nothing was lost — a later write-back tries again.
     pub fn abort_writeback(&mut self, file: FileId, index: u64) {
-        let Some(page) = self.page_mut(file, index) else {
+        let Some(cache) = self.files.get_mut(&file) else {
             return;
         };
-        assert!(
-            page.state.contains(PageState::WRITEBACK),
-            "page {index} of file {file} was not under write-back"
-        );
-        page.state.remove(PageState::WRITEBACK);
-        page.state.insert(PageState::DIRTY);
+        cache.change(index, |page| {
+            assert!(
+                page.state.contains(PageState::WRITEBACK),
+                "page {index} of file {file} was not under write-back"
+            );
+            page.state.remove(PageState::WRITEBACK);
+            page.state.insert(PageState::DIRTY);
+        });
     }
 
     /// Whether any page of `file` in `indices` is still being written.
     pub fn writeback_in_flight(&self, file: FileId, indices: Range<u64>) -> bool {
-        self.pages_in(file, indices)
-            .any(|(_, page)| page.state.contains(PageState::WRITEBACK))
+        self.files
+            .get(&file)
+            .is_some_and(|cache| cache.writeback.range(indices).next().is_some())
     }
 
     /// Records that `mapper` maps page `index` of `file`.
     pub fn add_mapper(&mut self, file: FileId, index: u64, mapper: Mapper) {
-        let page = self
-            .page_mut(file, index)
+        let cache = self
+            .files
+            .get_mut(&file)
+            .filter(|cache| cache.pages.contains_key(&index))
             .expect("only cached pages are mapped");
-        debug_assert!(!page.mappers.contains(&mapper), "{mapper:?} mapped twice");
-        page.mappers.push(mapper);
+        cache.mappings.add(index, mapper);
     }
 
     /// Forgets `mapper` of page `index` of `file` (the PTE was removed).
     pub fn remove_mapper(&mut self, file: FileId, index: u64, mapper: Mapper) {
-        if let Some(page) = self.page_mut(file, index) {
-            page.mappers.retain(|known| *known != mapper);
+        if let Some(cache) = self.files.get_mut(&file) {
+            cache.mappings.remove(index, mapper);
         }
     }
 
@@ -310,10 +505,9 @@ impl PageCache {
         self.files
             .iter()
             .flat_map(|(&file, cache)| {
-                cache.pages.iter().filter_map(move |(&index, page)| {
-                    let expired = page.state.contains(PageState::DIRTY)
-                        && !page.state.contains(PageState::WRITEBACK)
-                        && page.dirtied_at <= deadline;
+                cache.dirty.iter().filter_map(move |&index| {
+                    let expired = !cache.writeback.contains(&index)
+                        && cache.pages[&index].dirtied_at <= deadline;
                     expired.then_some((file, index))
                 })
             })
@@ -321,41 +515,41 @@ impl PageCache {
     }
 
     /// Removes every page of `file` from index `first` on (truncation), and
-    /// returns them for the kernel to unmap and free.
+    /// returns them and their mappings for the kernel to unmap and free.
     ///
     /// # Panics
     /// If one of them is under write-back: the kernel waits for those first.
-    pub fn truncate(&mut self, file: FileId, first: u64) -> Vec<EvictedPage> {
+    pub fn truncate(&mut self, file: FileId, first: u64) -> Truncated {
         let Some(cache) = self.files.get_mut(&file) else {
-            return Vec::new();
+            return Truncated::default();
         };
-        let removed = cache.pages.split_off(&first);
-        let owners = &mut self.owners;
-        removed
+        if let Some(index) = cache.writeback.range(first..).next() {
+            panic!("truncating page {index} of file {file} under write-back");
+        }
+        cache.dirty.split_off(&first);
+        let pages = cache
+            .pages
+            .split_off(&first)
             .into_iter()
             .map(|(index, page)| {
-                owners.remove(&page.frame);
-                assert!(
-                    !page.state.contains(PageState::WRITEBACK),
-                    "truncating page {index} of file {file} under write-back"
-                );
+                self.owners.remove(&page.frame);
                 EvictedPage {
                     index,
                     frame: page.frame,
-                    mappers: page.mappers,
                 }
             })
-            .collect()
+            .collect();
+        Truncated {
+            pages,
+            mappings: cache.mappings.split_off(first),
+        }
     }
 
     /// Whether any page of any file is dirty or being written.
     pub fn has_unwritten(&self) -> bool {
-        self.files.values().any(|cache| {
-            cache.pages.values().any(|page| {
-                page.state
-                    .intersects(PageState::DIRTY | PageState::WRITEBACK)
-            })
-        })
+        self.files
+            .values()
+            .any(|cache| !cache.dirty.is_empty() || !cache.writeback.is_empty())
     }
 }
 

@@ -4,7 +4,8 @@
 use abi::Errno;
 use mm::frame::PhysAddr;
 use mm::page_cache::{
-    EvictedPage, Mapper, PageCache, PageState, PageToWrite, Segment, WriteRun, plan_write_runs,
+    EvictedPage, Mapper, Mapping, PageCache, PageState, PageToWrite, Segment, Truncated, WriteRun,
+    plan_write_runs,
 };
 
 const FILE: u64 = 12;
@@ -145,17 +146,113 @@ fn reverse_map_tracks_every_mapping_of_a_page() {
     };
     cache.add_mapper(FILE, 1, first);
     cache.add_mapper(FILE, 1, second);
-    cache.add_mapper(FILE, 2, first);
+    cache.add_mapper(
+        FILE,
+        2,
+        Mapper {
+            page: first.page + PAGE,
+            ..first
+        },
+    );
     assert_eq!(
-        cache.mapped_pages(FILE, 0..3),
-        vec![(1, vec![first, second]), (2, vec![first])]
+        cache.mappings(FILE, 0..3, None),
+        vec![mapping(first, 2, 1), mapping(second, 1, 1),],
+        "pages 1 and 2 at consecutive addresses are one run"
     );
     cache.remove_mapper(FILE, 1, first);
-    assert_eq!(cache.mapped_pages(FILE, 1..2), vec![(1, vec![second])]);
+    assert_eq!(
+        cache.mappings(FILE, 1..2, None),
+        vec![mapping(second, 1, 1)]
+    );
 }
 
-/// Linux writes back pages dirty for longer than dirty_expire_centisecs even
-/// when nobody asks.
+/// msync's "every other mapping of these pages": the range it scans itself
+/// is left out, and mappings of pages outside the range are cut away.
+#[test]
+fn other_mappings_leave_out_the_callers_range() {
+    let mut cache = cache_with(8, &[]);
+    let own = Mapper {
+        root: frame(100),
+        page: 0x4000_0000,
+    };
+    let other = Mapper {
+        root: frame(200),
+        page: 0x7000_0000,
+    };
+    for index in 0..8 {
+        cache.add_mapper(
+            FILE,
+            index,
+            Mapper {
+                page: own.page + index * PAGE,
+                ..own
+            },
+        );
+        cache.add_mapper(
+            FILE,
+            index,
+            Mapper {
+                page: other.page + index * PAGE,
+                ..other
+            },
+        );
+    }
+    let scanned = (own.root, own.page + 2 * PAGE..own.page + 5 * PAGE);
+    assert_eq!(
+        cache.mappings(FILE, 2..5, Some(&scanned)),
+        vec![mapping(
+            Mapper {
+                page: other.page + 2 * PAGE,
+                ..other
+            },
+            3,
+            2
+        )]
+    );
+    let part = (own.root, own.page + 3 * PAGE..own.page + 4 * PAGE);
+    assert_eq!(
+        cache.mappings(FILE, 2..5, Some(&part)),
+        vec![
+            mapping(
+                Mapper {
+                    page: own.page + 2 * PAGE,
+                    ..own
+                },
+                1,
+                2
+            ),
+            mapping(
+                Mapper {
+                    page: own.page + 4 * PAGE,
+                    ..own
+                },
+                1,
+                4
+            ),
+            mapping(
+                Mapper {
+                    page: other.page + 2 * PAGE,
+                    ..other
+                },
+                3,
+                2
+            ),
+        ]
+    );
+}
+
+const PAGE: u64 = 0x1000;
+
+/// The run of `pages` pages mapped from `start`, the first holding file page
+/// `first_index`.
+fn mapping(start: Mapper, pages: u64, first_index: u64) -> Mapping {
+    Mapping {
+        root: start.root,
+        virt: start.page..start.page + pages * PAGE,
+        first_index,
+    }
+}
+
 #[test]
 fn flusher_takes_pages_dirty_since_before_the_deadline() {
     let mut cache = cache_with(4, &[]);
@@ -172,24 +269,40 @@ fn truncation_removes_the_tail_with_its_mappers() {
     let mut cache = cache_with(4, &[3]);
     let mapper = Mapper {
         root: frame(100),
-        page: 0x4000_3000,
+        page: 0x4000_1000,
     };
-    cache.add_mapper(FILE, 3, mapper);
-    let evicted = cache.truncate(FILE, 2);
+    for index in 1..4 {
+        let page = mapper.page + (index - 1) * PAGE;
+        cache.add_mapper(FILE, index, Mapper { page, ..mapper });
+    }
+    let truncated = cache.truncate(FILE, 2);
     assert_eq!(
-        evicted,
-        vec![
-            EvictedPage {
-                index: 2,
-                frame: frame(2),
-                mappers: vec![]
-            },
-            EvictedPage {
-                index: 3,
-                frame: frame(3),
-                mappers: vec![mapper]
-            },
-        ]
+        truncated,
+        Truncated {
+            pages: vec![
+                EvictedPage {
+                    index: 2,
+                    frame: frame(2),
+                },
+                EvictedPage {
+                    index: 3,
+                    frame: frame(3),
+                },
+            ],
+            mappings: vec![mapping(
+                Mapper {
+                    page: mapper.page + PAGE,
+                    ..mapper
+                },
+                2,
+                2
+            )],
+        }
+    );
+    assert_eq!(
+        cache.mappings(FILE, 0..u64::MAX, None),
+        vec![mapping(mapper, 1, 1)],
+        "the mapping of the page kept stays"
     );
     assert!(cache.page(FILE, 2).is_none());
     assert!(cache.page(FILE, 1).is_some());
@@ -328,4 +441,239 @@ fn blocks_past_the_end_of_the_file_are_not_written() {
 fn a_block_map_error_is_returned() {
     let result = plan_write_runs(&pages(&[0]), 4096, 8, |_| Err(Errno::ENOSPC));
     assert_eq!(result, Err(Errno::ENOSPC));
+}
+
+/// Random sequences of the page cache's state changes and reverse-map
+/// updates: after every step the indexed answers (dirty pages, writes in
+/// flight, expiry, mappings) must equal what the page states and a
+/// page-by-page model of the mappings say.
+mod indices_follow_the_states {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    const PAGES: u64 = 16;
+    const VIRTUAL_PAGES: u64 = 24;
+    const BASE: u64 = 0x4000_0000;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Insert { index: u64 },
+        MarkDirty { index: u64, now: u64 },
+        BeginWriteback { start: u64, len: u64 },
+        EndWriteback { pick: usize, ok: bool, now: u64 },
+        AbortWriteback { pick: usize },
+        Truncate { first: u64 },
+        Map { root: u64, page: u64, index: u64 },
+        Unmap { root: u64, page: u64 },
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            2 => (0..PAGES).prop_map(|index| Op::Insert { index }),
+            1 => (0..PAGES, 0..100u64).prop_map(|(index, now)| Op::MarkDirty { index, now }),
+            1 => (0..PAGES, 0..PAGES).prop_map(|(start, len)| Op::BeginWriteback { start, len }),
+            1 => (any::<usize>(), any::<bool>(), 0..100u64)
+                .prop_map(|(pick, ok, now)| Op::EndWriteback { pick, ok, now }),
+            1 => any::<usize>().prop_map(|pick| Op::AbortWriteback { pick }),
+            1 => (0..PAGES).prop_map(|first| Op::Truncate { first }),
+            // Few distinct offsets between file and virtual pages, so that
+            // mappings often continue each other and runs merge and split.
+            3 => (0..2u64, 0..VIRTUAL_PAGES, 0..3u64).prop_map(|(root, page, offset)| Op::Map {
+                root,
+                page,
+                index: (page + offset) % PAGES
+            }),
+            2 => (0..2u64, 0..VIRTUAL_PAGES).prop_map(|(root, page)| Op::Unmap { root, page }),
+        ]
+    }
+
+    fn mapper(root: u64, page: u64) -> Mapper {
+        Mapper {
+            root: frame(100 + root),
+            page: BASE + page * PAGE,
+        }
+    }
+
+    /// Each cached page's state and when it was dirtied.
+    fn states(cache: &PageCache) -> BTreeMap<u64, (PageState, u64)> {
+        (0..PAGES)
+            .filter_map(|index| {
+                let page = cache.page(FILE, index)?;
+                Some((index, (page.state, page.dirtied_at)))
+            })
+            .collect()
+    }
+
+    fn under_writeback(cache: &PageCache) -> Vec<u64> {
+        states(cache)
+            .into_iter()
+            .filter(|(_, (state, _))| state.contains(PageState::WRITEBACK))
+            .map(|(index, _)| index)
+            .collect()
+    }
+
+    /// Every (mapper, file page) pair the reverse map's runs cover.
+    fn expand(mappings: &[Mapping]) -> BTreeMap<Mapper, u64> {
+        mappings
+            .iter()
+            .flat_map(|mapping| {
+                (mapping.virt.start..mapping.virt.end)
+                    .step_by(PAGE as usize)
+                    .map(move |page| {
+                        let index = mapping.first_index + (page - mapping.virt.start) / PAGE;
+                        (
+                            Mapper {
+                                root: mapping.root,
+                                page,
+                            },
+                            index,
+                        )
+                    })
+            })
+            .collect()
+    }
+
+    fn check(cache: &PageCache, mapped: &BTreeMap<Mapper, u64>) {
+        let states = states(cache);
+        let with = |flag: PageState| -> Vec<u64> {
+            states
+                .iter()
+                .filter(|(_, (state, _))| state.contains(flag))
+                .map(|(&index, _)| index)
+                .collect()
+        };
+        let dirty = with(PageState::DIRTY);
+        assert_eq!(cache.dirty_pages(FILE, 0..u64::MAX), dirty);
+        assert_eq!(
+            cache.dirty_pages(FILE, 3..9),
+            dirty
+                .iter()
+                .copied()
+                .filter(|index| (3..9).contains(index))
+                .collect::<Vec<_>>()
+        );
+        for index in 0..PAGES {
+            let writing = states
+                .get(&index)
+                .is_some_and(|(state, _)| state.contains(PageState::WRITEBACK));
+            assert_eq!(cache.writeback_in_flight(FILE, index..index + 1), writing);
+        }
+        for deadline in [0, 50, u64::MAX] {
+            let expired: Vec<(u64, u64)> = states
+                .iter()
+                .filter(|(_, (state, dirtied_at))| {
+                    state.contains(PageState::DIRTY)
+                        && !state.contains(PageState::WRITEBACK)
+                        && *dirtied_at <= deadline
+                })
+                .map(|(&index, _)| (FILE, index))
+                .collect();
+            assert_eq!(cache.expired_dirty(deadline), expired);
+        }
+        assert_eq!(
+            cache.has_unwritten(),
+            states
+                .values()
+                .any(|(state, _)| state.intersects(PageState::DIRTY | PageState::WRITEBACK))
+        );
+
+        let runs = cache.mappings(FILE, 0..u64::MAX, None);
+        assert_eq!(&expand(&runs), mapped);
+        for pair in runs.windows(2) {
+            let continues = pair[0].root == pair[1].root
+                && pair[0].virt.end == pair[1].virt.start
+                && pair[0].first_index + (pair[0].virt.end - pair[0].virt.start) / PAGE
+                    == pair[1].first_index;
+            assert!(!continues, "runs not merged: {pair:?}");
+        }
+        let scanned = (frame(100), BASE + 4 * PAGE..BASE + 12 * PAGE);
+        let expected: BTreeMap<Mapper, u64> = mapped
+            .iter()
+            .filter(|(mapper, index)| {
+                (2..10).contains(*index)
+                    && !(mapper.root == scanned.0 && scanned.1.contains(&mapper.page))
+            })
+            .map(|(&mapper, &index)| (mapper, index))
+            .collect();
+        assert_eq!(
+            expand(&cache.mappings(FILE, 2..10, Some(&scanned))),
+            expected
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn random_sequences(ops in proptest::collection::vec(op(), 1..60)) {
+            let mut cache = PageCache::new();
+            let mut mapped: BTreeMap<Mapper, u64> = BTreeMap::new();
+            for op in ops {
+                match op {
+                    Op::Insert { index } => {
+                        if cache.page(FILE, index).is_none() {
+                            cache.insert(FILE, index, frame(index), PageState::UP_TO_DATE);
+                        }
+                    }
+                    Op::MarkDirty { index, now } => {
+                        let cached = cache.page(FILE, index).is_some();
+                        prop_assert_eq!(cache.mark_dirty(FILE, index, now), cached);
+                    }
+                    Op::BeginWriteback { start, len } => {
+                        let ready: Vec<u64> = states(&cache)
+                            .into_iter()
+                            .filter(|(index, (state, _))| {
+                                (start..start + len).contains(index)
+                                    && state.contains(PageState::DIRTY)
+                                    && !state.contains(PageState::WRITEBACK)
+                            })
+                            .map(|(index, _)| index)
+                            .collect();
+                        let taken: Vec<u64> = cache
+                            .begin_writeback(FILE, start..start + len)
+                            .iter()
+                            .map(|page| page.index)
+                            .collect();
+                        prop_assert_eq!(taken, ready);
+                    }
+                    Op::EndWriteback { pick, ok, now } => {
+                        let writing = under_writeback(&cache);
+                        if !writing.is_empty() {
+                            let result = if ok { Ok(()) } else { Err(Errno::EIO) };
+                            cache.end_writeback(FILE, writing[pick % writing.len()], result, now);
+                        }
+                    }
+                    Op::AbortWriteback { pick } => {
+                        let writing = under_writeback(&cache);
+                        if !writing.is_empty() {
+                            cache.abort_writeback(FILE, writing[pick % writing.len()]);
+                        }
+                    }
+                    Op::Truncate { first } => {
+                        for index in under_writeback(&cache).into_iter().filter(|&i| i >= first) {
+                            cache.end_writeback(FILE, index, Ok(()), 0);
+                        }
+                        let truncated = cache.truncate(FILE, first);
+                        let unmapped: BTreeMap<Mapper, u64> =
+                            mapped.iter().filter(|(_, index)| **index >= first).map(|(&m, &i)| (m, i)).collect();
+                        prop_assert_eq!(expand(&truncated.mappings), unmapped);
+                        mapped.retain(|_, index| *index < first);
+                    }
+                    Op::Map { root, page, index } => {
+                        let mapper = mapper(root, page);
+                        if cache.page(FILE, index).is_some() && !mapped.contains_key(&mapper) {
+                            cache.add_mapper(FILE, index, mapper);
+                            mapped.insert(mapper, index);
+                        }
+                    }
+                    Op::Unmap { root, page } => {
+                        let mapper = mapper(root, page);
+                        if let Some(index) = mapped.remove(&mapper) {
+                            cache.remove_mapper(FILE, index, mapper);
+                        }
+                    }
+                }
+                check(&cache, &mapped);
+            }
+        }
+    }
 }

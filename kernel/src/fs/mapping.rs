@@ -82,17 +82,14 @@ impl FileSystem {
         indices: Range<u64>,
         own: Option<(PhysAddr, Range<u64>)>,
     ) -> DirtyScan {
-        let mapped = self.cache.lock().mapped_pages(u64::from(inode), indices);
-        let scanned_already = |mapper: &Mapper| {
-            own.as_ref()
-                .is_some_and(|(root, range)| mapper.root == *root && range.contains(&mapper.page))
-        };
-        let others = mapped
+        let others = self
+            .cache
+            .lock()
+            .mappings(u64::from(inode), indices, own.as_ref());
+        let others = others
             .into_iter()
-            .flat_map(|(_, mappers)| mappers)
-            .filter(|mapper| !scanned_already(mapper));
-        let others = mapper_ranges(others);
-        let ranges: Vec<(PhysAddr, Range<u64>)> = own.clone().into_iter().chain(others).collect();
+            .map(|mapping| (mapping.root, mapping.virt));
+        let ranges: Vec<(PhysAddr, Range<u64>)> = own.into_iter().chain(others).collect();
         self.collect_dirty_in(&ranges)
     }
 
@@ -100,16 +97,16 @@ impl FileSystem {
     /// mapped cached page move to the cache, so that expiry can write them
     /// even when nobody calls msync.
     pub fn collect_all_dirty_bits(&self) -> DirtyScan {
-        let mappers: Vec<Mapper> = {
+        let ranges: Vec<(PhysAddr, Range<u64>)> = {
             let cache = self.cache.lock();
             let files: Vec<u64> = cache.files().collect();
             files
                 .into_iter()
-                .flat_map(|file| cache.mapped_pages(file, 0..u64::MAX))
-                .flat_map(|(_, mappers)| mappers)
+                .flat_map(|file| cache.mappings(file, 0..u64::MAX, None))
+                .map(|mapping| (mapping.root, mapping.virt))
                 .collect()
         };
-        self.collect_dirty_in(&mapper_ranges(mappers.into_iter()))
+        self.collect_dirty_in(&ranges)
     }
 
     /// Clears the D bits in each `(root, range)` — atomically, the TLB entry
@@ -173,23 +170,6 @@ pub struct DirtyScan {
     pub dirty_pages: usize,
     pub tables_visited: u64,
     pub ptes_scanned: u64,
-}
-
-/// Merges mappers into ranges of consecutive virtual pages per address
-/// space, so each range is one walk.
-fn mapper_ranges(mappers: impl Iterator<Item = Mapper>) -> Vec<(PhysAddr, Range<u64>)> {
-    let mut sorted: Vec<Mapper> = mappers.collect();
-    sorted.sort_unstable();
-    let mut ranges: Vec<(PhysAddr, Range<u64>)> = Vec::new();
-    for mapper in sorted {
-        match ranges.last_mut() {
-            Some((root, range)) if *root == mapper.root && range.end == mapper.page => {
-                range.end += PAGE_SIZE;
-            }
-            _ => ranges.push((mapper.root, mapper.page..mapper.page + PAGE_SIZE)),
-        }
-    }
-    ranges
 }
 
 /// For page tables not loaded in CR3: nothing of theirs is cached.

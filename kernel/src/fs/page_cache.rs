@@ -187,15 +187,14 @@ impl FileSystem {
     /// writes finish, and frees them.
     pub(super) fn drop_cached_pages(&self, inode: InodeNumber, first: u64) -> Result<(), Errno> {
         self.wait_for_writes(inode, first..u64::MAX);
-        let evicted = self.cache.lock().truncate(u64::from(inode), first);
-        for page in evicted {
-            // Later accesses through these mappings fault, find the page past
-            // the end of the file, and get SIGBUS.
-            for mapper in page.mappers {
-                let pending = PageTableWalker::new(&DirectMap, mapper.root)
-                    .unmap(mapper.page..mapper.page + PAGE_SIZE);
-                pending.finish(&mut HardwareTlb, &mut KernelFrames, |_| {});
-            }
+        let truncated = self.cache.lock().truncate(u64::from(inode), first);
+        // Later accesses through these mappings fault, find the page past
+        // the end of the file, and get SIGBUS.
+        for mapping in truncated.mappings {
+            let pending = PageTableWalker::new(&DirectMap, mapping.root).unmap(mapping.virt);
+            pending.finish(&mut HardwareTlb, &mut KernelFrames, |_| {});
+        }
+        for page in truncated.pages {
             frames::free_frame(page.frame);
         }
         Ok(())
