@@ -148,6 +148,22 @@ extern "C" fn dispatch(frame: &mut TrapFrame) {
     handler(frame);
 }
 
+/// Pushes the general registers in [`TrapFrame`] order (r15 ends lowest).
+macro_rules! push_general_registers {
+    () => {
+        "push rax\npush rbx\npush rcx\npush rdx\npush rsi\npush rdi\npush rbp\npush r8\npush r9\npush r10\npush r11\npush r12\npush r13\npush r14\npush r15"
+    };
+}
+pub(crate) use push_general_registers;
+
+/// Pops what [`push_general_registers`] pushed.
+macro_rules! pop_general_registers {
+    () => {
+        "pop r15\npop r14\npop r13\npop r12\npop r11\npop r10\npop r9\npop r8\npop rbp\npop rdi\npop rsi\npop rdx\npop rcx\npop rbx\npop rax"
+    };
+}
+pub(crate) use pop_general_registers;
+
 #[unsafe(naked)]
 unsafe extern "C" fn trap_common() {
     naked_asm!(
@@ -157,15 +173,13 @@ unsafe extern "C" fn trap_common() {
         "jz 1f",
         "swapgs",
         "1:",
-        "push rax", "push rbx", "push rcx", "push rdx", "push rsi", "push rdi", "push rbp",
-        "push r8", "push r9", "push r10", "push r11", "push r12", "push r13", "push r14", "push r15",
+        push_general_registers!(),
         // 22 quadwords are now on the stack above a 16-byte boundary set by the
         // CPU, so rsp is aligned for the call.
         "mov rdi, rsp",
         "cld",
         "call {dispatch}",
-        "pop r15", "pop r14", "pop r13", "pop r12", "pop r11", "pop r10", "pop r9", "pop r8",
-        "pop rbp", "pop rdi", "pop rsi", "pop rdx", "pop rcx", "pop rbx", "pop rax",
+        pop_general_registers!(),
         "test qword ptr [rsp + 24], 3",
         "jz 2f",
         "swapgs",

@@ -14,7 +14,7 @@
 //! and exit (the trap stubs do it too when they interrupt ring 3).
 
 use crate::gdt::{KERNEL_CODE, USER_CODE, USER_DATA};
-use crate::trap::TrapFrame;
+use crate::trap::{TrapFrame, pop_general_registers, push_general_registers};
 use core::arch::naked_asm;
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicPtr, Ordering};
@@ -109,13 +109,11 @@ unsafe extern "C" fn syscall_entry() {
         "push rcx",
         "push 0",
         "push {vector}",
-        "push rax", "push rbx", "push rcx", "push rdx", "push rsi", "push rdi", "push rbp",
-        "push r8", "push r9", "push r10", "push r11", "push r12", "push r13", "push r14", "push r15",
+        push_general_registers!(),
         "mov rdi, rsp",
         "cld",
         "call {dispatch}",
-        "pop r15", "pop r14", "pop r13", "pop r12", "pop r11", "pop r10", "pop r9", "pop r8",
-        "pop rbp", "pop rdi", "pop rsi", "pop rdx", "pop rcx", "pop rbx", "pop rax",
+        pop_general_registers!(),
         // skip vector and error code; then rip, cs, rflags, rsp, ss
         "mov rcx, [rsp + 16]",
         "mov r11, [rsp + 32]",
