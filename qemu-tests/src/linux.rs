@@ -192,7 +192,7 @@ pub fn prepare() -> Result<LinuxGuest, String> {
         let package = download(&dir)?;
         eprintln!("qemu-runner: unpacking {} (dpkg-deb -x)", package.display());
         let _ = std::fs::remove_dir_all(&unpacked);
-        output_of(
+        crate::qemu::host_tool_output(
             Command::new("dpkg-deb")
                 .arg("-x")
                 .arg(&package)
@@ -231,7 +231,7 @@ fn decompress_kernel(vmlinuz: &Path, vmlinux: &Path) -> Result<(), String> {
     let compressed = vmlinux.with_extension("xz");
     std::fs::write(&compressed, &image[start..])
         .map_err(|error| format!("{}: {error}", compressed.display()))?;
-    let elf = output_of(
+    let elf = crate::qemu::host_tool_output(
         Command::new("xz")
             .args(["-d", "-c", "--single-stream"])
             .arg(&compressed),
@@ -264,7 +264,7 @@ fn download(dir: &Path) -> Result<PathBuf, String> {
         crate::qemu::shell_line(&download),
         dir.display()
     );
-    if output_of(&mut download).is_err() {
+    if crate::qemu::host_tool_output(&mut download).is_err() {
         let mut update = if is_root() {
             Command::new("apt-get")
         } else {
@@ -277,8 +277,8 @@ fn download(dir: &Path) -> Result<PathBuf, String> {
             "qemu-runner: apt does not know {PACKAGE} yet: {}",
             crate::qemu::shell_line(&update)
         );
-        output_of(&mut update)?;
-        output_of(&mut download)?;
+        crate::qemu::host_tool_output(&mut update)?;
+        crate::qemu::host_tool_output(&mut download)?;
     }
     find().ok_or_else(|| {
         format!(
@@ -293,25 +293,6 @@ fn is_root() -> bool {
         .arg("-u")
         .output()
         .is_ok_and(|output| output.stdout.trim_ascii() == b"0")
-}
-
-/// Runs a host tool; its stdout, or what went wrong.
-fn output_of(command: &mut Command) -> Result<Vec<u8>, String> {
-    let output = command.output().map_err(|error| {
-        format!(
-            "cannot run {:?}: {error} (run `make deps`)",
-            command.get_program()
-        )
-    })?;
-    if output.status.success() {
-        Ok(output.stdout)
-    } else {
-        Err(format!(
-            "{} failed: {}",
-            crate::qemu::shell_line(command),
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
-    }
 }
 
 /// Every module file of the unpacked package by module name (a file's name
@@ -344,7 +325,8 @@ fn module_files(unpacked: &Path) -> Result<HashMap<String, PathBuf>, String> {
 
 /// The modules a module needs loaded first, as `modinfo -F depends` reads them.
 fn depends(module: &Path) -> Result<Vec<String>, String> {
-    let output = output_of(Command::new("modinfo").args(["-F", "depends"]).arg(module))?;
+    let output =
+        crate::qemu::host_tool_output(Command::new("modinfo").args(["-F", "depends"]).arg(module))?;
     Ok(String::from_utf8_lossy(&output)
         .trim()
         .split(',')

@@ -148,6 +148,26 @@ pub fn command(config: &BootConfig) -> Command {
     qemu
 }
 
+/// Runs a host tool (mke2fs, debugfs, dpkg-deb, ...); its standard output,
+/// or what went wrong with its standard error.
+pub fn host_tool_output(command: &mut Command) -> Result<Vec<u8>, String> {
+    let output = command.output().map_err(|error| {
+        format!(
+            "cannot run {:?}: {error} (run `make deps`)",
+            command.get_program()
+        )
+    })?;
+    if output.status.success() {
+        Ok(output.stdout)
+    } else {
+        Err(format!(
+            "{} failed: {}",
+            shell_line(command),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
+}
+
 /// Renders a command as a shell line, for logs and the README.
 pub fn shell_line(command: &Command) -> String {
     let mut line = command.get_program().to_string_lossy().into_owned();

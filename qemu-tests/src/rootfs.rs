@@ -9,21 +9,7 @@ use std::process::Command;
 pub const ROOT_IMAGE_MIB: u64 = 256;
 
 fn run(command: &mut Command) -> Result<(), String> {
-    let output = command.output().map_err(|error| {
-        format!(
-            "cannot run {:?}: {error} (run `make deps`)",
-            command.get_program()
-        )
-    })?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} failed: {}",
-            crate::qemu::shell_line(command),
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
-    }
+    crate::qemu::host_tool_output(command).map(|_| ())
 }
 
 /// Makes `image`: an ext2 file system of [`ROOT_IMAGE_MIB`] MiB holding the

@@ -112,18 +112,12 @@ impl Process {
             page,
         };
         let frame = file_page(source, Some(mapper))?;
-        let mapped = self.address_space.walker(&DirectMap).map_page(
-            page,
-            frame,
-            permissions,
-            &mut KernelFrames,
-        );
-        mapped.map_err(|_| {
-            release(mapper.root, frame_leaf(page, frame));
-            Signal::Sigbus
-        })
+        self.map_new_frame(page, frame, permissions)
     }
 
+    /// Maps `frame` at `page`. If no page table can be had, the frame is
+    /// released as if it had been mapped and unmapped (a cache frame leaves
+    /// the reverse map, the mapping's own frame is freed): SIGBUS.
     fn map_new_frame(
         &mut self,
         page: u64,
@@ -137,7 +131,10 @@ impl Process {
             &mut KernelFrames,
         );
         mapped.map_err(|_| {
-            crate::memory::frames::free_frame(frame);
+            release(
+                self.address_space.page_table_root(),
+                frame_leaf(page, frame),
+            );
             Signal::Sigbus
         })
     }
