@@ -112,19 +112,21 @@ impl Disk {
     /// One device request for the adjacent `transfers`.
     fn submit_run(&'static self, batch: &[Transfer], transfers: &[usize]) -> Result<Ticket, Errno> {
         let bytes = transfers.iter().map(|&index| batch[index].len()).sum();
-        let mut buffer = DmaBuffer::new(bytes)?;
         let first_sector = batch[transfers[0]].first_sector();
         if batch[transfers[0]].is_write() {
-            let mut offset = 0;
-            for &index in transfers {
-                if let Transfer::Write { buf, .. } = &batch[index] {
-                    buffer.as_mut_slice()[offset..offset + buf.len()].copy_from_slice(buf);
-                    offset += buf.len();
+            let buffer = DmaBuffer::filled(bytes, |bytes| {
+                let mut offset = 0;
+                for &index in transfers {
+                    if let Transfer::Write { buf, .. } = &batch[index] {
+                        bytes[offset..offset + buf.len()].copy_from_slice(buf);
+                        offset += buf.len();
+                    }
                 }
-            }
+                Ok(())
+            })?;
             self.submit_write(first_sector, buffer)
         } else {
-            self.submit_read(first_sector, buffer)
+            self.submit_read(first_sector, DmaBuffer::new(bytes)?)
         }
     }
 }

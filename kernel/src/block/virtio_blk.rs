@@ -121,21 +121,30 @@ pub struct DmaBuffer {
 }
 
 impl DmaBuffer {
-    /// A buffer of `len` bytes, a non-zero multiple of [`SECTOR_SIZE`].
+    /// A zeroed buffer of `len` bytes, a non-zero multiple of [`SECTOR_SIZE`].
     pub fn new(len: usize) -> Result<DmaBuffer, Errno> {
+        DmaBuffer::filled(len, |bytes| {
+            bytes.fill(0);
+            Ok(())
+        })
+    }
+
+    /// A buffer of `len` bytes (a non-zero multiple of [`SECTOR_SIZE`]) that
+    /// `fill` must write whole: the frames are not zeroed first, so filling a
+    /// buffer for a write is one pass over it, not two. An error from `fill`
+    /// frees the buffer and is returned.
+    pub fn filled(
+        len: usize,
+        fill: impl FnOnce(&mut [u8]) -> Result<(), Errno>,
+    ) -> Result<DmaBuffer, Errno> {
         if len == 0 || !len.is_multiple_of(SECTOR_SIZE) {
             return Err(Errno::EINVAL);
         }
         let pages = len.div_ceil(PAGE_SIZE);
-        let (start, _) = KernelHal::dma_alloc(pages, BufferDirection::Both);
-        if start == 0 {
-            return Err(Errno::ENOMEM);
-        }
-        Ok(DmaBuffer {
-            start: PhysAddr::new(start),
-            pages,
-            len,
-        })
+        let start = frames::alloc_contiguous(pages).ok_or(Errno::ENOMEM)?;
+        let mut buffer = DmaBuffer { start, pages, len };
+        fill(buffer.as_mut_slice())?;
+        Ok(buffer)
     }
 
     pub fn len(&self) -> usize {
