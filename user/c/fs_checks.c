@@ -403,6 +403,47 @@ static int unlink_files(void)
 	return 0;
 }
 
+/*
+ * O_DIRECT: a pwrite of several MiB (more than one device request, ending
+ * past the end of file) over pages a buffered write left dirty in the cache.
+ * The cache's older bytes must not overwrite the direct ones, and a buffered
+ * read afterwards sees the direct bytes. An unaligned offset is EINVAL.
+ */
+static int direct_write(void)
+{
+	const size_t start = 4096, len = (3 << 20) + 8192;
+	int fd = open_path("out/direct", O_RDWR | O_CREAT | O_EXCL);
+	int direct_fd, result;
+	void *buf;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	if (write_pattern(fd, 0, (2 << 20) + 100, 55) != 0)
+		return finish(fd, -1);
+	direct_fd = open_path("out/direct", O_RDWR | O_DIRECT);
+	if (direct_fd < 0)
+		return finish(fd, -1);
+	if (posix_memalign(&buf, 4096, len) != 0) {
+		close(direct_fd);
+		return finish(fd, fail("posix_memalign"));
+	}
+	pattern_fill(buf, start, len, 56);
+	n = pwrite(direct_fd, buf, len, (off_t)start);
+	if (n != (ssize_t)len)
+		result = fail("O_DIRECT pwrite of %zu: got %zd %s", len, n, errno_name(errno));
+	else
+		result = expect_result("O_DIRECT pwrite at offset 100",
+				       pwrite(direct_fd, buf, 4096, 100), EINVAL);
+	free(buf);
+	close(direct_fd);
+	if (result == 0)
+		result = read_back(fd, 0, start, 55, 0);
+	if (result == 0)
+		result = read_back(fd, start, len, 56, 0);
+	return finish(fd, result);
+}
+
 int main(int argc, char **argv)
 {
 	char name[64];
@@ -436,6 +477,8 @@ int main(int argc, char **argv)
 	report("mkdir_and_create_inside", "mkdir(2), EEXIST twice, a file inside",
 	       mkdir_and_create_inside());
 	report("unlink_files", "unlink(2): the name is gone", unlink_files());
+	report("direct_write", "O_DIRECT pwrite of 3 MiB over dirty cached pages",
+	       direct_write());
 	sync();
 	return summary();
 }

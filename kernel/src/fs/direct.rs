@@ -1,82 +1,188 @@
-//! `O_DIRECT` writes: the bytes go from the caller's buffer to the file's
+//! `O_DIRECT` writes: the bytes go from the caller's memory to the file's
 //! disk blocks without dirtying the page cache, one device request per run of
-//! consecutive blocks, all in flight together.
+//! consecutive blocks.
+//!
+//! The write is cut into pieces of [`MAX_REQUEST_BYTES`]. Each piece is copied
+//! once, from the caller straight into the DMA buffer the device reads (no
+//! intermediate kernel copy), and submitted without waiting, so the device
+//! works on earlier pieces while later ones are copied. At most
+//! [`MAX_PENDING`] requests stay uncollected, which bounds the memory a long
+//! write holds.
 //!
 //! Coherence with the page cache: dirty cached pages of the range are written
 //! back first (so an older cached write cannot later overwrite the direct
-//! one), and cached pages of the range are updated with the new bytes, so the
-//! cache keeps matching the disk and stays clean. Linux requires alignment to
-//! the device's logical block; this kernel requires the file system's block
-//! size (EINVAL otherwise), which keeps every write whole blocks.
+//! one), and cached pages of the range are updated with the new bytes of each
+//! request that succeeded, so the cache keeps matching the disk and stays
+//! clean. Linux requires alignment to the device's logical block; this kernel
+//! requires the file system's block size (EINVAL otherwise), which keeps every
+//! write whole blocks.
+//!
+//! Partial writes: a piece is copied in before its blocks are allocated or
+//! the file grows, so when copying it fails (the caller's memory faults) or
+//! the disk fills up, the pieces before it are the whole write: their length
+//! is returned if it is not zero, the error otherwise. A device error on any
+//! request is the write's error.
 
 use super::FileSystem;
 use super::page_cache::frame_bytes;
-use crate::block::{DmaBuffer, MAX_REQUEST_BYTES, SECTOR_SIZE};
+use crate::block::{DmaBuffer, MAX_REQUEST_BYTES, SECTOR_SIZE, Ticket};
 use abi::Errno;
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use ext2::{InodeNumber, MappedBlock};
 use mm::frame::PAGE_SIZE;
 
+/// Requests a write leaves uncollected before it waits for the oldest: more
+/// than the device queue holds (five), so the queue never runs dry while the
+/// next piece is copied.
+const MAX_PENDING: usize = 8;
+
+/// A submitted request and the file offset of its first byte.
+struct Pending {
+    offset: u64,
+    ticket: Ticket,
+}
+
 impl FileSystem {
-    /// Writes `data` at `offset` of `inode` straight to the disk and waits
-    /// for it. `offset` and `data.len()` must be multiples of the block size.
+    /// Writes `len` bytes at `offset` of `inode` straight to the disk and
+    /// waits for them; `fill(done, bytes)` supplies the bytes from `done`
+    /// bytes into the write. `offset` and `len` must be multiples of the
+    /// block size. Returns how many bytes were written (see the module's
+    /// rule for partial writes).
     pub fn write_direct(
         &self,
         inode: InodeNumber,
         offset: u64,
-        data: &[u8],
+        len: usize,
+        mut fill: impl FnMut(usize, &mut [u8]) -> Result<(), Errno>,
     ) -> Result<usize, Errno> {
         let block_size = u64::from(self.block_size);
-        if !offset.is_multiple_of(block_size) || !(data.len() as u64).is_multiple_of(block_size) {
+        if !offset.is_multiple_of(block_size) || !(len as u64).is_multiple_of(block_size) {
             return Err(Errno::EINVAL);
         }
-        if data.is_empty() {
+        if len == 0 {
             return Ok(0);
         }
-        let end = offset.checked_add(data.len() as u64).ok_or(Errno::EFBIG)?;
-        let pages = offset / PAGE_SIZE..end.div_ceil(PAGE_SIZE);
-        self.write_back(inode, pages.clone(), true)?;
-        let mut ext2 = self.ext2.lock();
-        if end > ext2.metadata(inode)?.size {
-            ext2.set_len(inode, end, crate::time::unix_seconds())?;
-        }
-        let first_block = offset / block_size;
-        let mut blocks = alloc::vec![
-            MappedBlock {
-                disk_block: 0,
-                newly_allocated: false,
+        let end = offset.checked_add(len as u64).ok_or(Errno::EFBIG)?;
+        self.write_back(inode, offset / PAGE_SIZE..end.div_ceil(PAGE_SIZE), true)?;
+        let mut pending = VecDeque::new();
+        let mut failure = None;
+        let mut written = 0;
+        let stopped = loop {
+            if written == len || failure.is_some() {
+                break None;
+            }
+            let piece_len = (len - written).min(MAX_REQUEST_BYTES);
+            let piece = match DmaBuffer::filled(piece_len, |bytes| fill(written, bytes)) {
+                Ok(piece) => piece,
+                Err(errno) => break Some(errno),
             };
-            data.len() / block_size as usize
-        ];
-        ext2.map_blocks_allocating(inode, first_block, &mut blocks)?;
-        let sectors_per_block = block_size / SECTOR_SIZE as u64;
-        let max_blocks = MAX_REQUEST_BYTES / block_size as usize;
-        let mut tickets = Vec::new();
-        let mut start = 0;
-        while start < blocks.len() {
-            let mut len = 1;
-            while start + len < blocks.len()
-                && len < max_blocks
-                && blocks[start + len].disk_block == blocks[start].disk_block + len as u32
-            {
-                len += 1;
+            let piece_offset = offset + written as u64;
+            match self.submit_piece(inode, piece_offset, piece, &mut pending, &mut failure) {
+                Ok(bytes) if bytes == piece_len => written += bytes,
+                Ok(bytes) => {
+                    written += bytes;
+                    break Some(Errno::ENOSPC);
+                }
+                Err(errno) => break Some(errno),
             }
-            let bytes = &data[start * block_size as usize..(start + len) * block_size as usize];
-            let mut buffer = DmaBuffer::new(bytes.len())?;
-            buffer.as_mut_slice().copy_from_slice(bytes);
+        };
+        for request in pending {
+            self.collect(inode, request, &mut failure);
+        }
+        match (failure, stopped) {
+            (Some(errno), _) => Err(errno),
+            (None, Some(errno)) if written == 0 => Err(errno),
+            _ => Ok(written),
+        }
+    }
+
+    /// Grows the file to cover `piece` at `offset`, allocates its blocks and
+    /// submits one request per run of consecutive blocks. Returns how many
+    /// bytes were submitted: fewer than the piece when the disk filled up.
+    /// An error before any request is submitted ends the write before this
+    /// piece; a request the device refuses or fails goes into `failure`,
+    /// which fails the whole write.
+    fn submit_piece(
+        &self,
+        inode: InodeNumber,
+        offset: u64,
+        piece: DmaBuffer,
+        pending: &mut VecDeque<Pending>,
+        failure: &mut Option<Errno>,
+    ) -> Result<usize, Errno> {
+        let block_size = self.block_size as usize;
+        let piece_end = offset + piece.len() as u64;
+        let mut ext2 = self.ext2.lock();
+        let old_size = ext2.metadata(inode)?.size;
+        if piece_end > old_size {
+            ext2.set_len(inode, piece_end, crate::time::unix_seconds())?;
+        }
+        let unmapped = MappedBlock {
+            disk_block: 0,
+            newly_allocated: false,
+        };
+        let mut blocks = alloc::vec![unmapped; piece.len() / block_size];
+        let mapped = ext2.map_blocks_allocating(inode, offset / block_size as u64, &mut blocks);
+        let mapped = match mapped {
+            Ok(mapped) => mapped,
+            Err(errno) => {
+                if piece_end > old_size {
+                    ext2.set_len(inode, old_size, crate::time::unix_seconds())?;
+                }
+                return Err(errno);
+            }
+        };
+        let bytes = mapped * block_size;
+        if bytes < piece.len() {
+            ext2.set_len(inode, offset + bytes as u64, crate::time::unix_seconds())?;
+        }
+        let runs = block_runs(&blocks[..mapped]);
+        let sectors_per_block = (block_size / SECTOR_SIZE) as u64;
+        let mut requests = Vec::with_capacity(runs.len());
+        if let [(_, count)] = runs[..]
+            && count * block_size == piece.len()
+        {
+            requests.push((0, piece));
+        } else {
+            for &(start, count) in &runs {
+                let range = start * block_size..(start + count) * block_size;
+                let buffer = DmaBuffer::filled(range.len(), |bytes| {
+                    bytes.copy_from_slice(&piece.as_slice()[range.clone()]);
+                    Ok(())
+                })?;
+                requests.push((start, buffer));
+            }
+        }
+        for (start, buffer) in requests {
+            if pending.len() == MAX_PENDING {
+                let oldest = pending.pop_front().expect("full");
+                self.collect(inode, oldest, failure);
+            }
             let sector = u64::from(blocks[start].disk_block) * sectors_per_block;
-            tickets.push(self.disk.submit_write(sector, buffer)?);
-            start += len;
-        }
-        drop(ext2);
-        let mut result = Ok(data.len());
-        for ticket in tickets {
-            if let Err(errno) = ticket.wait() {
-                result = result.and(Err(errno));
+            match self.disk.submit_write(sector, buffer) {
+                Ok(ticket) => pending.push_back(Pending {
+                    offset: offset + (start * block_size) as u64,
+                    ticket,
+                }),
+                Err(errno) => {
+                    failure.get_or_insert(errno);
+                    break;
+                }
             }
         }
-        self.update_cached_pages(inode, offset, data);
-        result
+        Ok(bytes)
+    }
+
+    /// Waits for `request`; a written request's bytes go into the cached
+    /// pages it covers, a failed one's errno into `failure`.
+    fn collect(&self, inode: InodeNumber, request: Pending, failure: &mut Option<Errno>) {
+        match request.ticket.wait() {
+            Ok(buffer) => self.update_cached_pages(inode, request.offset, buffer.as_slice()),
+            Err(errno) => {
+                failure.get_or_insert(errno);
+            }
+        }
     }
 
     /// Copies `data` (at `offset`) into the cached pages it covers, which
@@ -96,4 +202,20 @@ impl FileSystem {
             done += len;
         }
     }
+}
+
+/// The runs of consecutive disk blocks in `blocks`, as (first index, count).
+fn block_runs(blocks: &[MappedBlock]) -> Vec<(usize, usize)> {
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for (index, block) in blocks.iter().enumerate() {
+        match runs.last_mut() {
+            Some((start, count))
+                if blocks[*start].disk_block + *count as u32 == block.disk_block =>
+            {
+                *count += 1;
+            }
+            _ => runs.push((index, 1)),
+        }
+    }
+    runs
 }

@@ -10,8 +10,6 @@ use ext2::FileType;
 
 /// Bytes moved per step between user memory and a file.
 const CHUNK: usize = 16 * 1024;
-/// Bytes per step of an `O_DIRECT` write: each step is whole device requests.
-const DIRECT_CHUNK: usize = 1 << 20;
 /// `O_DIRECT` buffers must be aligned to the device's logical block.
 const DIRECT_ALIGNMENT: u64 = 512;
 const PATH_MAX: usize = 4096;
@@ -104,9 +102,6 @@ pub fn write(fd: u64, buffer: u64, count: u64, position: Position) -> Result<u64
     if direct && !buffer.is_multiple_of(DIRECT_ALIGNMENT) {
         return Err(Errno::EINVAL);
     }
-    let step_size = if direct { DIRECT_CHUNK } else { CHUNK };
-    let mut chunk = alloc::vec![0u8; step_size.min(count as usize)];
-    let mut done = 0u64;
     let start = match (open.kind, position) {
         (FileKind::Regular(inode), Position::Current) if open.append => {
             file_system()?.metadata(inode)?.size
@@ -114,28 +109,42 @@ pub fn write(fd: u64, buffer: u64, count: u64, position: Position) -> Result<u64
         (_, Position::Current) => open.offset,
         (_, Position::At(offset)) => offset,
     };
+    let done = match open.kind {
+        // Straight from user memory into the device's buffers.
+        FileKind::Regular(inode) if direct => {
+            file_system()?.write_direct(inode, start, count as usize, |offset, bytes| {
+                with_current(|process| process.copy_from_user(buffer + offset as u64, bytes))
+            })? as u64
+        }
+        kind => write_chunks(kind, buffer, count, start)?,
+    };
+    if let Position::Current = position {
+        open.offset = start + done;
+    }
+    Ok(done)
+}
+
+/// A write through the page cache (or to the console), [`CHUNK`] bytes at a
+/// time; returns how many bytes were written.
+fn write_chunks(kind: FileKind, buffer: u64, count: u64, start: u64) -> Result<u64, Errno> {
+    let mut chunk = alloc::vec![0u8; CHUNK.min(count as usize)];
+    let mut done = 0u64;
     while done < count {
-        let step = (count - done).min(step_size as u64) as usize;
+        let step = (count - done).min(CHUNK as u64) as usize;
         let copied =
             with_current(|process| process.copy_from_user(buffer + done, &mut chunk[..step]));
         if let Err(errno) = copied {
             // Like Linux: a fault after some bytes were written ends a short write.
             return if done > 0 { Ok(done) } else { Err(errno) };
         }
-        match open.kind {
+        match kind {
             FileKind::Console => arch::serial::write_bytes(&chunk[..step]),
             FileKind::Directory(_) => return Err(Errno::EISDIR),
-            FileKind::Regular(inode) if direct => {
-                file_system()?.write_direct(inode, start + done, &chunk[..step])?;
-            }
             FileKind::Regular(inode) => {
                 file_system()?.write_at(inode, start + done, &chunk[..step])?;
             }
         }
         done += step as u64;
-    }
-    if let Position::Current = position {
-        open.offset = start + done;
     }
     Ok(done)
 }

@@ -85,6 +85,9 @@ fn fs_checks_expected() -> Vec<(&'static str, Vec<u8>)> {
     let start = (3 << 20) - 17;
     sparse[start as usize..(start + 4130) as usize]
         .copy_from_slice(&pattern(70, start..start + 4130));
+    // `direct_write`: seed 55 in the first 4 KiB, then seed 56 to 3 MiB + 12 KiB.
+    let mut direct = pattern(55, 0..4096);
+    direct.extend(pattern(56, 4096..(3 << 20) + 12288));
     // `truncate_shrink_then_grow`: 1000 bytes of seed 51, zeros to 20000.
     let mut grown = pattern(51, 0..1000);
     grown.resize(20000, 0);
@@ -100,6 +103,7 @@ fn fs_checks_expected() -> Vec<(&'static str, Vec<u8>)> {
         ("/out/grown", grown),
         ("/out/mapped", pattern(52, 0..3 * 4096)),
         ("/out/sub/file", pattern(53, 0..100)),
+        ("/out/direct", direct),
     ]
 }
 
