@@ -55,11 +55,13 @@ impl EmulatedMemory {
     }
 
     /// What the MMU does for a user-mode store to `addr` under the tables
-    /// rooted at `root`: translate through four levels and set the A and D
-    /// bits of the leaf. Returns false where the CPU would page-fault
-    /// (not present, not user, or read-only).
+    /// rooted at `root` (with nothing cached in a TLB): translate through
+    /// four levels, setting the A bit of every entry it uses and the D bit of
+    /// the leaf. Returns false where the CPU would page-fault (not present,
+    /// not user, or read-only).
     pub fn user_store(&self, root: PhysAddr, addr: u64) -> bool {
         const REQUIRED: u64 = 0b111; // present, writable, user
+        const ACCESSED: u64 = 0x20;
         const ACCESSED_AND_DIRTY: u64 = 0x60;
         let mut table = root;
         for shift in [39, 30, 21, 12] {
@@ -68,9 +70,12 @@ impl EmulatedMemory {
             if entry & REQUIRED != REQUIRED {
                 return false;
             }
-            if shift == 12 {
-                slot.fetch_or(ACCESSED_AND_DIRTY, Ordering::AcqRel);
-            }
+            let used = if shift == 12 {
+                ACCESSED_AND_DIRTY
+            } else {
+                ACCESSED
+            };
+            slot.fetch_or(used, Ordering::AcqRel);
             table = PhysAddr::new(entry & 0x000f_ffff_ffff_f000);
         }
         true

@@ -391,25 +391,68 @@ impl<'p, P: PhysAccess> PageTableWalker<'p, P> {
 
     /// Atomically clears every D bit in `range`. The pages that were dirty are
     /// released by [`PendingWriteback::invalidate_tlb`].
+    ///
+    /// Finding nothing is cheap: a page table whose PDE has a clear A bit is
+    /// skipped, because nothing under it was touched since its last whole
+    /// scan. To keep that true, a whole-table scan also clears the A bits of
+    /// its pages (invalidating the TLB entries of those that had it: the CPU
+    /// caches a translation only while its A bits are set) and then its
+    /// PDE's, and invalidates one address of the region, which drops the
+    /// paging-structure caches. The next access walks the tables again and
+    /// sets A on the way. (One CPU: no store can use a stale TLB entry while
+    /// the kernel runs this.)
     pub fn clear_dirty(&mut self, range: Range<u64>) -> PendingWriteback {
         let mut pending = PendingWriteback {
             dirty: Vec::new(),
             flush: TlbFlush::default(),
         };
-        self.walk(range, None, &mut |page, slot| {
-            if slot.load(Ordering::Relaxed) & DIRTY == 0 {
+        let mut quiet_regions = Vec::new();
+        let mut options = WalkOptions {
+            prune: None,
+            quiet_regions: Some(&mut quiet_regions),
+        };
+        self.walk_with(range, &mut options, &mut |page, slot, whole_table| {
+            let cleared = if whole_table { DIRTY | ACCESSED } else { DIRTY };
+            if slot.load(Ordering::Relaxed) & cleared == 0 {
                 return;
             }
-            let entry = slot.fetch_and(!DIRTY, Ordering::AcqRel);
+            let entry = slot.fetch_and(!cleared, Ordering::AcqRel);
             if entry & DIRTY != 0 {
                 pending.dirty.push(DirtyPage {
                     page,
                     frame: frame_of(entry),
                 });
+            }
+            if entry & cleared != 0 {
                 pending.flush.add(page);
             }
         });
+        for region in quiet_regions {
+            pending.flush.add(region);
+        }
         pending
+    }
+
+    /// Records a store to `page` made by the kernel through the direct map
+    /// (a `read()` into a mapped buffer) as the CPU would record one made
+    /// through this mapping: A set at every level and D on the leaf, so that
+    /// dirty scans see it. Does nothing if the page is not mapped.
+    pub fn record_store(&mut self, page: u64) {
+        check_range(page..page + PAGE_SIZE);
+        let mut table = self.root;
+        for level in Level::TABLES {
+            let slot = &table_at(self.phys, table)[level.index(page)];
+            let entry = slot.fetch_or(ACCESSED, Ordering::AcqRel);
+            if entry & PRESENT == 0 {
+                return;
+            }
+            reject_huge_leaf(entry, level, page);
+            table = frame_of(entry);
+        }
+        let slot = &table_at(self.phys, table)[Level::Pt.index(page)];
+        if is_mapped_leaf(slot.load(Ordering::Acquire)) {
+            slot.fetch_or(ACCESSED | DIRTY, Ordering::AcqRel);
+        }
     }
 
     /// Sets the permissions of every mapped page in `range`. Write access is
@@ -484,18 +527,34 @@ impl<'p, P: PhysAccess> PageTableWalker<'p, P> {
         prune: Option<&mut Vec<(u64, PhysAddr)>>,
         visit: &mut V,
     ) {
+        let mut options = WalkOptions {
+            prune,
+            quiet_regions: None,
+        };
+        self.walk_with(range, &mut options, &mut |page, slot, _| visit(page, slot));
+    }
+
+    /// Visits every mapped leaf in `range`, telling the visitor whether its
+    /// page table is being scanned whole.
+    fn walk_with<V: FnMut(u64, &AtomicU64, bool)>(
+        &mut self,
+        range: Range<u64>,
+        options: &mut WalkOptions<'_>,
+        visit: &mut V,
+    ) {
         check_range(range.clone());
         if !range.is_empty() {
-            self.walk_table(self.root, Level::Pml4, range, prune, visit);
+            self.walk_table(self.root, Level::Pml4, range, options, false, visit);
         }
     }
 
-    fn walk_table<V: FnMut(u64, &AtomicU64)>(
+    fn walk_table<V: FnMut(u64, &AtomicU64, bool)>(
         &mut self,
         table: PhysAddr,
         level: Level,
         range: Range<u64>,
-        mut prune: Option<&mut Vec<(u64, PhysAddr)>>,
+        options: &mut WalkOptions<'_>,
+        whole_table: bool,
         visit: &mut V,
     ) {
         self.stats.tables_visited += 1;
@@ -508,14 +567,28 @@ impl<'p, P: PhysAccess> PageTableWalker<'p, P> {
             if level == Level::Pt {
                 self.stats.ptes_scanned += 1;
                 if is_mapped_leaf(entry) {
-                    visit(addr, slot);
+                    visit(addr, slot, whole_table);
                 }
             } else if entry & PRESENT != 0 {
                 reject_huge_leaf(entry, level, addr);
+                let tracks_access = level == Level::Pd && options.quiet_regions.is_some();
+                if tracks_access && entry & ACCESSED == 0 {
+                    addr = next_entry;
+                    continue;
+                }
                 let lower = frame_of(entry);
+                let region_start = next_entry - level.entry_span();
                 let part = addr..next_entry.min(range.end);
-                self.walk_table(lower, level.below(), part, prune.as_deref_mut(), visit);
-                if let Some(emptied) = prune.as_deref_mut()
+                let whole = part == (region_start..next_entry);
+                self.walk_table(lower, level.below(), part, options, whole, visit);
+                if tracks_access
+                    && whole
+                    && let Some(quiet) = options.quiet_regions.as_deref_mut()
+                {
+                    slot.fetch_and(!ACCESSED, Ordering::AcqRel);
+                    quiet.push(region_start);
+                }
+                if let Some(emptied) = options.prune.as_deref_mut()
                     && table_is_empty(self.phys, lower)
                 {
                     slot.store(0, Ordering::Release);
@@ -525,6 +598,16 @@ impl<'p, P: PhysAccess> PageTableWalker<'p, P> {
             addr = next_entry;
         }
     }
+}
+
+/// What a walk does besides visiting leaves.
+struct WalkOptions<'a> {
+    /// Unlink page tables that become empty, collecting each with an address
+    /// it covered.
+    prune: Option<&'a mut Vec<(u64, PhysAddr)>>,
+    /// Dirty scans: skip page tables whose PDE.A is clear, and after a whole
+    /// table was scanned clear its PDE.A and note an address of its region.
+    quiet_regions: Option<&'a mut Vec<u64>>,
 }
 
 fn frame_of(entry: u64) -> PhysAddr {

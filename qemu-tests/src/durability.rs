@@ -25,7 +25,7 @@ const SEED: u64 = 42;
 const SIZE: u64 = 256 * 1024;
 const MARKER: &str = "DURABILITY-MARKER";
 
-pub fn all() -> [Check; 5] {
+pub fn all() -> [Check; 6] {
     [
         Check {
             name: "durability-msync-ms-sync-survives-power-cut",
@@ -40,6 +40,14 @@ pub fn all() -> [Check; 5] {
             name: "durability-msync-ms-async-then-wait-survives-power-cut",
             mode: "async",
             wait_seconds: Some(3),
+            expect_durable: true,
+        },
+        // The kernel stores into the mapping (read() from another file):
+        // those stores must dirty the pages just like the program's own.
+        Check {
+            name: "durability-read-into-mapping-then-ms-sync-survives-power-cut",
+            mode: "read",
+            wait_seconds: None,
             expect_durable: true,
         },
         // fsync after stores through a mapping, no msync: the mapped pages are

@@ -7,6 +7,9 @@
  *
  *   sync   store, msync(MS_SYNC), print DURABILITY-MARKER, sleep forever
  *   async  store, msync(MS_ASYNC), sleep SECONDS, print the marker, sleep forever
+ *   read   write the pattern to FILE.src with write(), then read() it straight
+ *          into the mapping of FILE (the kernel is the one storing), msync(MS_SYNC),
+ *          print the marker, sleep forever
  *   fsync  store, fsync(FILE) without any msync, print the marker, sleep forever
  *          (stores through a mapping are the file's dirty data: fsync writes them)
  *   flusher store, sleep SECONDS without any msync, print the marker, sleep
@@ -46,6 +49,30 @@ static void sleep_seconds(long seconds)
 		;
 }
 
+/* Writes the pattern to PATH.src with write(), then read()s it back into `map`. */
+static int read_pattern_into(unsigned char *map, const char *path, size_t size, unsigned seed)
+{
+	char source[512];
+	unsigned char *bytes = malloc(size);
+	int fd;
+
+	if (!bytes)
+		return error("malloc");
+	snprintf(source, sizeof source, "%s.src", path);
+	fd = open(source, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return error("open(source)");
+	pattern_fill(bytes, 0, size, seed);
+	if (write(fd, bytes, size) != (ssize_t)size)
+		return error("write(source)");
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		return error("lseek(source)");
+	if (read(fd, map, size) != (ssize_t)size)
+		return error("read(source) into the mapping");
+	free(bytes);
+	return close(fd) ? error("close(source)") : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode;
@@ -56,7 +83,7 @@ int main(int argc, char **argv)
 	int fd;
 
 	if (argc < 5 || ((strcmp(argv[1], "async") == 0 || strcmp(argv[1], "flusher") == 0) && argc < 6)) {
-		printf("usage: durability sync|async|fsync|flusher|none FILE SEED SIZE [SECONDS (async, flusher)]\n");
+		printf("usage: durability sync|async|read|fsync|flusher|none FILE SEED SIZE [SECONDS (async, flusher)]\n");
 		return 2;
 	}
 	mode = argv[1];
@@ -64,7 +91,8 @@ int main(int argc, char **argv)
 	size = (size_t)strtoul(argv[4], NULL, 0);
 	if (strcmp(mode, "async") == 0 || strcmp(mode, "flusher") == 0)
 		wait = strtol(argv[5], NULL, 0);
-	else if (strcmp(mode, "sync") != 0 && strcmp(mode, "fsync") != 0 && strcmp(mode, "none") != 0) {
+	else if (strcmp(mode, "sync") != 0 && strcmp(mode, "read") != 0 && strcmp(mode, "fsync") != 0 &&
+		 strcmp(mode, "none") != 0) {
 		printf("durability: unknown mode %s\n", mode);
 		return 2;
 	}
@@ -81,10 +109,15 @@ int main(int argc, char **argv)
 	map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED)
 		return error("mmap");
-	pattern_fill(map, 0, size, seed);
+	if (strcmp(mode, "read") == 0) {
+		if (read_pattern_into(map, argv[2], size, seed))
+			return 1;
+	} else {
+		pattern_fill(map, 0, size, seed);
+	}
 	printf("durability: stored %zu bytes of seed %u into %s (%s)\n", size, seed, argv[2], mode);
 
-	if (strcmp(mode, "sync") == 0 && msync(map, size, MS_SYNC))
+	if ((strcmp(mode, "sync") == 0 || strcmp(mode, "read") == 0) && msync(map, size, MS_SYNC))
 		return error("msync(MS_SYNC)");
 	if (strcmp(mode, "async") == 0) {
 		if (msync(map, size, MS_ASYNC))

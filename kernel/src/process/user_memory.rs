@@ -62,13 +62,22 @@ impl Process {
     }
 
     /// Copies `data` to user address `addr`.
+    /// The stores land in the user's pages through the direct map, so each
+    /// page's PTE is marked accessed and dirty as the CPU would mark it: a
+    /// `read()` into a shared file mapping dirties the file's page.
     pub fn copy_to_user(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
         self.for_each_user_chunk(addr, data.len(), Access::Write, |kernel, offset, len| {
             // SAFETY: `kernel` points into a mapped, writable user frame with
             // `len` bytes left.
             let target = unsafe { core::slice::from_raw_parts_mut(kernel, len) };
             target.copy_from_slice(&data[offset..offset + len]);
-        })
+        })?;
+        let mut walker = self.address_space.walker(&DirectMap);
+        let end = addr + data.len() as u64;
+        for page in (addr & !(PAGE_SIZE - 1)..end).step_by(PAGE_SIZE as usize) {
+            walker.record_store(page);
+        }
+        Ok(())
     }
 
     /// A NUL-terminated string from user memory (a path), without its NUL.
