@@ -444,6 +444,35 @@ static int direct_write(void)
 	return finish(fd, result);
 }
 
+/*
+ * O_DIRECT from a buffer whose second half is unmapped: Linux's ext4 fails
+ * the whole write with EFAULT (no short count) and the file does not grow.
+ */
+static int direct_write_fault(void)
+{
+	const size_t len = 4 << 20;
+	int fd = open_path("out/direct-fault", O_RDWR | O_CREAT | O_EXCL | O_DIRECT);
+	unsigned char *buf;
+	struct stat st;
+	int result;
+
+	if (fd < 0)
+		return -1;
+	buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED)
+		return finish(fd, fail("mmap: %s", errno_name(errno)));
+	pattern_fill(buf, 0, len / 2, 57);
+	munmap(buf + len / 2, len / 2);
+	result = expect_result("O_DIRECT pwrite from a half-unmapped buffer",
+			       pwrite(fd, buf, len, 0), EFAULT);
+	munmap(buf, len / 2);
+	if (result == 0 && fstat(fd, &st) != 0)
+		result = fail("fstat: %s", errno_name(errno));
+	if (result == 0 && st.st_size != 0)
+		result = fail("size after the failed write: %lld, expected 0", (long long)st.st_size);
+	return finish(fd, result);
+}
+
 int main(int argc, char **argv)
 {
 	char name[64];
@@ -479,6 +508,8 @@ int main(int argc, char **argv)
 	report("unlink_files", "unlink(2): the name is gone", unlink_files());
 	report("direct_write", "O_DIRECT pwrite of 3 MiB over dirty cached pages",
 	       direct_write());
+	report("direct_write_fault", "O_DIRECT pwrite that faults: EFAULT, the file does not grow",
+	       direct_write_fault());
 	sync();
 	return summary();
 }

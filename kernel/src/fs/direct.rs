@@ -17,11 +17,11 @@
 //! requires the file system's block size (EINVAL otherwise), which keeps every
 //! write whole blocks.
 //!
-//! Partial writes: a piece is copied in before its blocks are allocated or
-//! the file grows, so when copying it fails (the caller's memory faults) or
-//! the disk fills up, the pieces before it are the whole write: their length
-//! is returned if it is not zero, the error otherwise. A device error on any
-//! request is the write's error.
+//! Errors, as Linux's ext4 has them: any error (the caller's memory faults,
+//! the disk fills up, the device fails a request) is the write's error, never
+//! a short count, even if some pieces reached the disk, and a write that grew
+//! the file shrinks it back to its old size. A piece is copied in before its
+//! blocks are allocated, so a fault allocates nothing for it.
 
 use super::FileSystem;
 use super::page_cache::frame_bytes;
@@ -47,8 +47,8 @@ impl FileSystem {
     /// Writes `len` bytes at `offset` of `inode` straight to the disk and
     /// waits for them; `fill(done, bytes)` supplies the bytes from `done`
     /// bytes into the write. `offset` and `len` must be multiples of the
-    /// block size. Returns how many bytes were written (see the module's
-    /// rule for partial writes).
+    /// block size. Returns `len`, or the first error (see the module's
+    /// rule for errors).
     pub fn write_direct(
         &self,
         inode: InodeNumber,
@@ -65,44 +65,37 @@ impl FileSystem {
         }
         let end = offset.checked_add(len as u64).ok_or(Errno::EFBIG)?;
         self.write_back(inode, offset / PAGE_SIZE..end.div_ceil(PAGE_SIZE), true)?;
+        let old_size = self.metadata(inode)?.size;
         let mut pending = VecDeque::new();
         let mut failure = None;
         let mut written = 0;
-        let stopped = loop {
-            if written == len || failure.is_some() {
-                break None;
-            }
+        while written < len && failure.is_none() {
             let piece_len = (len - written).min(MAX_REQUEST_BYTES);
-            let piece = match DmaBuffer::filled(piece_len, |bytes| fill(written, bytes)) {
-                Ok(piece) => piece,
-                Err(errno) => break Some(errno),
-            };
-            let piece_offset = offset + written as u64;
-            match self.submit_piece(inode, piece_offset, piece, &mut pending, &mut failure) {
-                Ok(bytes) if bytes == piece_len => written += bytes,
-                Ok(bytes) => {
-                    written += bytes;
-                    break Some(Errno::ENOSPC);
-                }
-                Err(errno) => break Some(errno),
+            let submitted =
+                DmaBuffer::filled(piece_len, |bytes| fill(written, bytes)).and_then(|piece| {
+                    let piece_offset = offset + written as u64;
+                    self.submit_piece(inode, piece_offset, piece, &mut pending, &mut failure)
+                });
+            if let Err(errno) = submitted {
+                failure.get_or_insert(errno);
             }
-        };
+            written += piece_len;
+        }
         for request in pending {
             self.collect(inode, request, &mut failure);
         }
-        match (failure, stopped) {
-            (Some(errno), _) => Err(errno),
-            (None, Some(errno)) if written == 0 => Err(errno),
-            _ => Ok(written),
+        match failure {
+            Some(errno) if end > old_size => self.set_len(inode, old_size).and(Err(errno)),
+            Some(errno) => Err(errno),
+            None => Ok(len),
         }
     }
 
     /// Grows the file to cover `piece` at `offset`, allocates its blocks and
-    /// submits one request per run of consecutive blocks. Returns how many
-    /// bytes were submitted: fewer than the piece when the disk filled up.
-    /// An error before any request is submitted ends the write before this
-    /// piece; a request the device refuses or fails goes into `failure`,
-    /// which fails the whole write.
+    /// submits one request per run of consecutive blocks. A request the
+    /// device refuses goes into `failure`; an error before any is submitted
+    /// is returned. When the disk fills up, the blocks it could allocate
+    /// are written (they must not keep stale bytes) and the result is ENOSPC.
     fn submit_piece(
         &self,
         inode: InodeNumber,
@@ -110,12 +103,11 @@ impl FileSystem {
         piece: DmaBuffer,
         pending: &mut VecDeque<Pending>,
         failure: &mut Option<Errno>,
-    ) -> Result<usize, Errno> {
+    ) -> Result<(), Errno> {
         let block_size = self.block_size as usize;
         let piece_end = offset + piece.len() as u64;
         let mut ext2 = self.ext2.lock();
-        let old_size = ext2.metadata(inode)?.size;
-        if piece_end > old_size {
+        if piece_end > ext2.metadata(inode)?.size {
             ext2.set_len(inode, piece_end, crate::time::unix_seconds())?;
         }
         let unmapped = MappedBlock {
@@ -123,20 +115,7 @@ impl FileSystem {
             newly_allocated: false,
         };
         let mut blocks = alloc::vec![unmapped; piece.len() / block_size];
-        let mapped = ext2.map_blocks_allocating(inode, offset / block_size as u64, &mut blocks);
-        let mapped = match mapped {
-            Ok(mapped) => mapped,
-            Err(errno) => {
-                if piece_end > old_size {
-                    ext2.set_len(inode, old_size, crate::time::unix_seconds())?;
-                }
-                return Err(errno);
-            }
-        };
-        let bytes = mapped * block_size;
-        if bytes < piece.len() {
-            ext2.set_len(inode, offset + bytes as u64, crate::time::unix_seconds())?;
-        }
+        let mapped = ext2.map_blocks_allocating(inode, offset / block_size as u64, &mut blocks)?;
         let runs = block_runs(&blocks[..mapped]);
         let sectors_per_block = (block_size / SECTOR_SIZE) as u64;
         let mut requests = Vec::with_capacity(runs.len());
@@ -171,7 +150,10 @@ impl FileSystem {
                 }
             }
         }
-        Ok(bytes)
+        if mapped < blocks.len() {
+            return Err(Errno::ENOSPC);
+        }
+        Ok(())
     }
 
     /// Waits for `request`; a written request's bytes go into the cached

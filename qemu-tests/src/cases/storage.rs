@@ -104,6 +104,7 @@ fn fs_checks_expected() -> Vec<(&'static str, Vec<u8>)> {
         ("/out/mapped", pattern(52, 0..3 * 4096)),
         ("/out/sub/file", pattern(53, 0..100)),
         ("/out/direct", direct),
+        ("/out/direct-fault", Vec::new()),
     ]
 }
 
