@@ -35,6 +35,14 @@ pub fn rw_file(id: u64) -> FileMapping {
     }
 }
 
+/// A file opened read-only.
+pub fn ro_file(id: u64) -> FileMapping {
+    FileMapping {
+        writable: false,
+        ..rw_file(id)
+    }
+}
+
 pub struct Process {
     pub memory: EmulatedMemory,
     pub frames: EmulatedFrames,

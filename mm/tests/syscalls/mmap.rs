@@ -6,7 +6,7 @@ use abi::mman::{
 use mm::address_space::{FileMapping, Layout, USER_END, USER_START};
 use mm::vma::{Backing, Protection, Sharing};
 
-use crate::common::{PAGE, Process, RW, file, rw_file};
+use crate::common::{PAGE, Process, RW, file, ro_file, rw_file};
 
 const ANON: u32 = MAP_PRIVATE | MAP_ANONYMOUS;
 const A: u64 = 0x10_0000;
@@ -267,11 +267,7 @@ fn mmap_fixed_noreplace_over_a_mapping_is_eexist() {
 #[test]
 fn mmap_shared_writable_mapping_of_read_only_file_is_eacces() {
     let mut process = Process::new();
-    let read_only = FileMapping {
-        file: file(1),
-        readable: true,
-        writable: false,
-    };
+    let read_only = ro_file(1);
     assert_eq!(
         process.mmap(0, PAGE, RW, MAP_SHARED, Some(read_only.clone()), 0),
         Err(Errno::EACCES)

@@ -1,9 +1,8 @@
 use abi::Errno;
 use abi::mman::{MAP_FIXED, MAP_SHARED, PROT_NONE, PROT_READ, PROT_WRITE};
-use mm::address_space::FileMapping;
 use mm::vma::Protection;
 
-use crate::common::{PAGE, Process, RW, file};
+use crate::common::{PAGE, Process, RW, ro_file};
 
 const A: u64 = 0x10_0000;
 
@@ -95,11 +94,7 @@ fn mprotect_hole_is_enomem_after_changing_the_part_before_it() {
 #[test]
 fn mprotect_write_on_shared_mapping_of_read_only_file_is_eacces() {
     let mut process = Process::new();
-    let read_only = FileMapping {
-        file: file(1),
-        readable: true,
-        writable: false,
-    };
+    let read_only = ro_file(1);
     process
         .mmap(
             A,

@@ -2,9 +2,9 @@ use abi::Errno;
 use abi::mman::{
     MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, MS_ASYNC, MS_INVALIDATE, MS_SYNC,
 };
-use mm::address_space::{FileMapping, MsyncPlan, USER_END};
+use mm::address_space::{MsyncPlan, USER_END};
 
-use crate::common::{PAGE, Process, RW, file, rw_file};
+use crate::common::{PAGE, Process, RW, ro_file, rw_file};
 
 const A: u64 = 0x10_0000;
 
@@ -271,11 +271,7 @@ fn msync_private_and_anonymous_mappings_write_nothing() {
 #[test]
 fn msync_shared_mapping_of_read_only_file_writes_nothing() {
     let mut process = Process::new();
-    let read_only = FileMapping {
-        file: file(1),
-        readable: true,
-        writable: false,
-    };
+    let read_only = ro_file(1);
     process
         .mmap(
             A,
