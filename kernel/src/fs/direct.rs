@@ -116,7 +116,8 @@ impl FileSystem {
         };
         let mut blocks = alloc::vec![unmapped; piece.len() / block_size];
         let mapped = ext2.map_blocks_allocating(inode, offset / block_size as u64, &mut blocks)?;
-        let runs = block_runs(&blocks[..mapped]);
+        let runs =
+            super::consecutive_runs(blocks[..mapped].iter().map(|block| Some(block.disk_block)));
         let sectors_per_block = (block_size / SECTOR_SIZE) as u64;
         let mut requests = Vec::with_capacity(runs.len());
         if let [(_, count)] = runs[..]
@@ -184,20 +185,4 @@ impl FileSystem {
             done += len;
         }
     }
-}
-
-/// The runs of consecutive disk blocks in `blocks`, as (first index, count).
-fn block_runs(blocks: &[MappedBlock]) -> Vec<(usize, usize)> {
-    let mut runs: Vec<(usize, usize)> = Vec::new();
-    for (index, block) in blocks.iter().enumerate() {
-        match runs.last_mut() {
-            Some((start, count))
-                if blocks[*start].disk_block + *count as u32 == block.disk_block =>
-            {
-                *count += 1;
-            }
-            _ => runs.push((index, 1)),
-        }
-    }
-    runs
 }

@@ -178,6 +178,27 @@ impl FileSystem {
     }
 }
 
+/// The runs of consecutive disk blocks in `blocks` (file order, `None` for a
+/// hole, which belongs to no run), as (first index, count): each run is one
+/// device request.
+fn consecutive_runs(blocks: impl IntoIterator<Item = Option<u32>>) -> Vec<(usize, usize)> {
+    let mut runs: Vec<(usize, usize, u32)> = Vec::new();
+    for (index, block) in blocks.into_iter().enumerate() {
+        let Some(block) = block else { continue };
+        match runs.last_mut() {
+            Some((start, count, first))
+                if *start + *count == index && *first + *count as u32 == block =>
+            {
+                *count += 1;
+            }
+            _ => runs.push((index, 1, block)),
+        }
+    }
+    runs.into_iter()
+        .map(|(start, count, _)| (start, count))
+        .collect()
+}
+
 /// Dirty pages older than this are written back without being asked, as
 /// Linux's flusher does after `dirty_expire_centisecs` (30 s there).
 const DIRTY_EXPIRE_NS: u64 = 5_000_000_000;

@@ -97,21 +97,12 @@ impl FileSystem {
         ext2.map_blocks(inode, index * per_page, &mut blocks[..count])?;
         // SAFETY: the frame is not in the cache yet; only we can reach it.
         let bytes = unsafe { frame_bytes(frame) };
-        let mut slot = 0;
-        while slot < count {
-            let Some(first) = blocks[slot] else {
-                slot += 1;
-                continue;
-            };
-            let mut len = 1;
-            while slot + len < count && blocks[slot + len] == Some(first + len as u32) {
-                len += 1;
-            }
+        for (slot, len) in super::consecutive_runs(blocks[..count].iter().copied()) {
+            let first = blocks[slot].expect("runs hold mapped blocks");
             ext2.read_blocks(
                 first,
                 &mut bytes[slot * block_size..(slot + len) * block_size],
             )?;
-            slot += len;
         }
         Ok(())
     }
