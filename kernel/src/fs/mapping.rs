@@ -142,26 +142,6 @@ impl FileSystem {
         }
         scan
     }
-
-    /// Makes the writes so far durable: file-system metadata, then a device
-    /// flush, both done by ext2's sync (the tail of `fsync` and
-    /// `msync(MS_SYNC)`).
-    pub fn make_durable(&self) -> Result<(), Errno> {
-        self.ext2.lock().sync(crate::time::unix_seconds())
-    }
-
-    /// The write-back errors recorded for `inode` since `cursor`, advancing it.
-    pub fn unseen_errors(
-        &self,
-        inode: InodeNumber,
-        cursor: &mut mm::page_cache::ErrorCursor,
-    ) -> Result<(), Errno> {
-        self.cache
-            .lock()
-            .file_mut(u64::from(inode))
-            .errors
-            .check_and_advance(cursor)
-    }
 }
 
 /// What a D-bit collection found and cost (for the msync trace line).

@@ -153,6 +153,22 @@ impl FileSystem {
 
     /// fsync(2): the file's dirty pages, the file system's metadata, a device
     /// flush; then any write-back error `cursor` has not yet seen.
+    /// Makes the writes so far durable: file-system metadata, then a device
+    /// flush, both done by ext2's sync (the tail of `fsync` and
+    /// `msync(MS_SYNC)`).
+    pub fn make_durable(&self) -> Result<(), Errno> {
+        self.ext2.lock().sync(crate::time::unix_seconds())
+    }
+
+    /// The write-back errors recorded for `inode` since `cursor`, advancing it.
+    pub fn unseen_errors(&self, inode: InodeNumber, cursor: &mut ErrorCursor) -> Result<(), Errno> {
+        self.cache
+            .lock()
+            .file_mut(u64::from(inode))
+            .errors
+            .check_and_advance(cursor)
+    }
+
     /// Stores through shared mappings count: their D bits move to the cache
     /// first, as Linux's pages are already dirty from the write fault.
     pub fn fsync(&self, inode: InodeNumber, cursor: &mut ErrorCursor) -> Result<(), Errno> {
