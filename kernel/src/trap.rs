@@ -1,5 +1,6 @@
-//! The kernel's trap handler: timer interrupts, and a full report for every
-//! exception (there is no user space yet, so every exception is a kernel bug).
+//! The kernel's trap handler: interrupts (the timer, the disk), exceptions
+//! from user mode handed to the process, and a full report for an exception
+//! in the kernel, which is always a kernel bug.
 
 use crate::memory::stack::{INTERRUPT_STACK_PAGES, KernelStack, in_stack_space};
 use arch::pic;
