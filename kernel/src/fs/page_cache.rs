@@ -11,7 +11,7 @@
 //! when their request succeeded.
 
 use super::FileSystem;
-use crate::block::{DmaBuffer, MAX_REQUEST_BYTES, SECTOR_SIZE, Ticket};
+use crate::block::{MAX_REQUEST_BYTES, PhysSegment, SECTOR_SIZE, Ticket};
 use crate::memory::machine::{DirectMap, HardwareTlb, KernelFrames};
 use crate::memory::{frames, phys_to_virt};
 use abi::Errno;
@@ -40,7 +40,7 @@ struct PageBlocks {
 pub struct InFlightWrite {
     file: InodeNumber,
     pages: Vec<u64>,
-    tickets: Vec<Ticket>,
+    tickets: Vec<Ticket<()>>,
 }
 
 /// The bytes of a frame, through the direct map.
@@ -316,29 +316,28 @@ impl FileSystem {
         Ok(page_blocks)
     }
 
-    /// Copies each run into a DMA buffer and submits it; every request is
-    /// in flight before this returns.
-    fn submit(&self, runs: &[WriteRun]) -> Result<Vec<Ticket>, Errno> {
+    /// Submits each run straight from the pages' frames (no copy); every
+    /// request is in flight before this returns. On an error, the requests
+    /// already submitted are waited for before it is returned.
+    fn submit(&self, runs: &[WriteRun]) -> Result<Vec<Ticket<()>>, Errno> {
         let sectors_per_block = u64::from(self.block_size) / SECTOR_SIZE as u64;
         let mut tickets = Vec::with_capacity(runs.len());
-        let cache = self.cache.lock();
         for run in runs {
-            let mut buffer = DmaBuffer::new((run.blocks * u64::from(self.block_size)) as usize)?;
-            let mut filled = 0;
-            for segment in &run.segments {
-                let (offset, len) = (segment.offset as usize, segment.len as usize);
-                // SAFETY: a page under write-back, read with the cache lock held.
-                let bytes = unsafe { frame_bytes(segment.frame) };
-                buffer.as_mut_slice()[filled..filled + len]
-                    .copy_from_slice(&bytes[offset..offset + len]);
-                filled += len;
+            let segments = run.segments.iter().map(|segment| PhysSegment {
+                start: segment.frame + u64::from(segment.offset),
+                len: segment.len as usize,
+            });
+            // SAFETY: the frames belong to pages under write-back, which stay
+            // in the cache (truncation and eviction wait for write-back to
+            // end) until `finish_pages`, after every ticket is collected.
+            unsafe {
+                self.disk.submit_gathered_write(
+                    run.first_block * sectors_per_block,
+                    segments,
+                    &mut tickets,
+                )?;
             }
-            tickets.push(
-                self.disk
-                    .submit_write(run.first_block * sectors_per_block, buffer)?,
-            );
         }
-        drop(cache);
         Ok(tickets)
     }
 
