@@ -25,6 +25,8 @@ use mm::walk::PageTableWalker;
 use x86_64::PhysAddr;
 
 const PAGE: usize = PAGE_SIZE as usize;
+/// Pages planned and submitted at a time by one write-back (1 MiB).
+const PAGES_PER_SUBMISSION: usize = 256;
 /// The most file-system blocks a page holds (1 KiB blocks).
 const MAX_BLOCKS_PER_PAGE: usize = 4;
 
@@ -210,32 +212,38 @@ impl FileSystem {
         if pages.is_empty() {
             return Ok(0);
         }
+        // Planned and submitted a slice at a time, so that the device writes
+        // the first requests while the later ones are planned.
         let mut bytes = 0;
-        let submitted = self.plan_runs(&mut ext2, inode, &pages).and_then(|runs| {
-            bytes = runs
+        let mut tickets = Vec::new();
+        let submitted = pages.chunks(PAGES_PER_SUBMISSION).try_for_each(|chunk| {
+            let runs = self.plan_runs(&mut ext2, inode, chunk)?;
+            bytes += runs
                 .iter()
                 .map(|run| run.blocks * u64::from(self.block_size))
-                .sum();
-            self.submit(&runs)
+                .sum::<u64>();
+            self.submit(&runs, &mut tickets)
         });
         drop(ext2);
         let indices: Vec<u64> = pages.iter().map(|page| page.index).collect();
-        let tickets = match submitted {
-            Ok(tickets) => tickets,
-            // No memory for a request: nothing was lost, the pages are dirty
-            // again and the caller gets ENOMEM (fsync will not report it).
-            Err(Errno::ENOMEM) => {
+        if let Err(errno) = submitted {
+            // The requests already submitted finish first; then none of the
+            // pages counts as written (some are written twice later).
+            for ticket in tickets {
+                let _ = ticket.wait();
+            }
+            if errno == Errno::ENOMEM {
+                // Nothing was lost: the pages are dirty again and the caller
+                // gets ENOMEM (fsync will not report it).
                 let mut cache = self.cache.lock();
                 for &index in &indices {
                     cache.abort_writeback(u64::from(inode), index);
                 }
-                return Err(Errno::ENOMEM);
-            }
-            Err(errno) => {
+            } else {
                 self.finish_pages(inode, &indices, Err(errno));
-                return Err(errno);
             }
-        };
+            return Err(errno);
+        }
         let batch = InFlightWrite {
             file: inode,
             pages: indices,
@@ -316,12 +324,10 @@ impl FileSystem {
         Ok(page_blocks)
     }
 
-    /// Submits each run straight from the pages' frames (no copy); every
-    /// request is in flight before this returns. On an error, the requests
-    /// already submitted are waited for before it is returned.
-    fn submit(&self, runs: &[WriteRun]) -> Result<Vec<Ticket<()>>, Errno> {
+    /// Submits each run straight from the pages' frames (no copy), adding
+    /// the tickets to `tickets`.
+    fn submit(&self, runs: &[WriteRun], tickets: &mut Vec<Ticket<()>>) -> Result<(), Errno> {
         let sectors_per_block = u64::from(self.block_size) / SECTOR_SIZE as u64;
-        let mut tickets = Vec::with_capacity(runs.len());
         for run in runs {
             let segments = run.segments.iter().map(|segment| PhysSegment {
                 start: segment.frame + u64::from(segment.offset),
@@ -334,11 +340,11 @@ impl FileSystem {
                 self.disk.submit_gathered_write(
                     run.first_block * sectors_per_block,
                     segments,
-                    &mut tickets,
+                    tickets,
                 )?;
             }
         }
-        Ok(tickets)
+        Ok(())
     }
 
     /// Waits for every request of `batch` and settles its pages.
