@@ -2,9 +2,11 @@
 //! adjacent transfers merged into one device request, and ext2's
 //! [`BlockDevice`] on top.
 //!
-//! Callers' buffers may be anywhere (a kernel stack is not physically
-//! contiguous), so every request goes through a [`DmaBuffer`]: a merged run is
-//! copied in before a write and out after a read.
+//! A batch's buffers may be anywhere (a kernel stack is not physically
+//! contiguous), so its requests go through a [`DmaBuffer`]: a merged run is
+//! copied in before a write and out after a read. Memory whose physical
+//! segments are known (page-cache frames, pinned user pages) is written
+//! without a copy by [`Disk::submit_gathered_write`].
 //!
 //! Every test in this module needs a disk (see `tests.rs`); the disk-less
 //! boot excludes them with `test=-kernel::block::`.
@@ -18,8 +20,9 @@ use alloc::vec::Vec;
 use ext2::BlockDevice;
 pub use virtio_blk::{Disk, DmaBuffer, PhysSegment, SECTOR_SIZE, Ticket, disks};
 
-/// The largest single device request the block layer builds: long runs are
-/// split so that their bounce buffers stay modest contiguous allocations.
+/// The largest single device request the block layer and the page cache
+/// build: long runs are split so that a batch's bounce buffers stay modest
+/// contiguous allocations and write-back can start the device early.
 pub const MAX_REQUEST_BYTES: usize = 1 << 20;
 
 /// One transfer of a batch: whole sectors from `first_sector`.
