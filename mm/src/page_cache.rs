@@ -573,51 +573,64 @@ pub struct WriteRun {
 }
 
 /// Groups pages into device requests: one per maximal run of consecutive
-/// disk blocks, capped at `max_blocks` blocks. `disk_blocks(page)` gives the
-/// disk block of each file-system block of the page, `None` where there is no
-/// block to write (beyond the end of the file). The pages come in index order.
+/// disk blocks, capped at `max_blocks` blocks. A page holds `per_page =
+/// PAGE_SIZE / block_size` file-system blocks; `disk_block(n * per_page +
+/// slot)` is the disk block of block `slot` of `pages[n]`, `None` where there
+/// is no block to write (beyond the end of the file). The pages come in
+/// index order.
 pub fn plan_write_runs(
     pages: &[PageToWrite],
     block_size: u32,
     max_blocks: u64,
-    mut disk_blocks: impl FnMut(u64) -> Result<Vec<Option<u64>>, Errno>,
-) -> Result<Vec<WriteRun>, Errno> {
+    disk_block: impl Fn(usize) -> Option<u64>,
+) -> Vec<WriteRun> {
+    let per_page = (PAGE_SIZE / u64::from(block_size)) as usize;
     let mut runs: Vec<WriteRun> = Vec::new();
+    let mut current: Option<WriteRun> = None;
+    let mut position = 0;
     for page in pages {
-        for (slot, block) in disk_blocks(page.index)?.into_iter().enumerate() {
+        for slot in 0..per_page {
+            let block = disk_block(position);
+            position += 1;
             let Some(block) = block else { continue };
             let segment = Segment {
                 frame: page.frame,
                 offset: slot as u32 * block_size,
                 len: block_size,
             };
-            match runs.last_mut() {
+            match &mut current {
                 Some(run) if run.first_block + run.blocks == block && run.blocks < max_blocks => {
                     run.blocks += 1;
-                    extend_segments(&mut run.segments, segment);
+                    match run.segments.last_mut() {
+                        Some(last)
+                            if last.frame == segment.frame
+                                && last.offset + last.len == segment.offset =>
+                        {
+                            last.len += block_size;
+                        }
+                        _ => run.segments.push(segment),
+                    }
                     if run.pages.last() != Some(&page.index) {
                         run.pages.push(page.index);
                     }
                 }
-                _ => runs.push(WriteRun {
-                    first_block: block,
-                    blocks: 1,
-                    segments: alloc::vec![segment],
-                    pages: alloc::vec![page.index],
-                }),
+                _ => {
+                    // Room for the longest run that can start here, so that
+                    // neither list grows block by block.
+                    let room = (max_blocks as usize).min(pages.len() * per_page - position + 1);
+                    let mut run = WriteRun {
+                        first_block: block,
+                        blocks: 1,
+                        segments: Vec::with_capacity(room),
+                        pages: Vec::with_capacity(room),
+                    };
+                    run.segments.push(segment);
+                    run.pages.push(page.index);
+                    runs.extend(current.replace(run));
+                }
             }
         }
     }
-    Ok(runs)
-}
-
-/// Appends `segment`, merging it into the last one when it continues it in
-/// the same frame.
-fn extend_segments(segments: &mut Vec<Segment>, segment: Segment) {
-    match segments.last_mut() {
-        Some(last) if last.frame == segment.frame && last.offset + last.len == segment.offset => {
-            last.len += segment.len;
-        }
-        _ => segments.push(segment),
-    }
+    runs.extend(current);
+    runs
 }

@@ -325,6 +325,12 @@ fn pages(indices: &[u64]) -> Vec<PageToWrite> {
         .collect()
 }
 
+/// The disk blocks of the pages `indices`, page after page, as
+/// `plan_write_runs` looks them up: `disk(index)` gives one page's.
+fn blocks(indices: &[u64], disk: impl Fn(u64) -> Vec<Option<u64>>) -> Vec<Option<u64>> {
+    indices.iter().flat_map(|&index| disk(index)).collect()
+}
+
 fn whole_page(frame_number: u64) -> Segment {
     Segment {
         frame: frame(frame_number),
@@ -336,10 +342,9 @@ fn whole_page(frame_number: u64) -> Segment {
 /// "One device request per contiguous run of disk blocks."
 #[test]
 fn contiguous_pages_become_one_request() {
-    let runs = plan_write_runs(&pages(&[0, 1, 2, 3]), 4096, 1024, |index| {
-        Ok(vec![Some(500 + index)])
-    })
-    .unwrap();
+    let indices = [0, 1, 2, 3];
+    let disk = blocks(&indices, |index| vec![Some(500 + index)]);
+    let runs = plan_write_runs(&pages(&indices), 4096, 1024, |n| disk[n]);
     assert_eq!(
         runs,
         vec![WriteRun {
@@ -353,14 +358,11 @@ fn contiguous_pages_become_one_request() {
 
 #[test]
 fn a_gap_on_disk_or_in_the_file_starts_a_new_request() {
-    let disk = |index: u64| {
-        Ok(vec![Some(if index < 2 {
-            100 + index
-        } else {
-            900 + index
-        })])
-    };
-    let runs = plan_write_runs(&pages(&[0, 1, 2, 3, 6]), 4096, 1024, disk).unwrap();
+    let indices = [0, 1, 2, 3, 6];
+    let disk = blocks(&indices, |index| {
+        vec![Some(if index < 2 { 100 + index } else { 900 + index })]
+    });
+    let runs = plan_write_runs(&pages(&indices), 4096, 1024, |n| disk[n]);
     let starts: Vec<(u64, u64)> = runs
         .iter()
         .map(|run| (run.first_block, run.blocks))
@@ -370,10 +372,9 @@ fn a_gap_on_disk_or_in_the_file_starts_a_new_request() {
 
 #[test]
 fn requests_are_capped_at_the_device_limit() {
-    let runs = plan_write_runs(&pages(&[0, 1, 2, 3, 4]), 4096, 2, |index| {
-        Ok(vec![Some(index)])
-    })
-    .unwrap();
+    let indices = [0, 1, 2, 3, 4];
+    let disk = blocks(&indices, |index| vec![Some(index)]);
+    let runs = plan_write_runs(&pages(&indices), 4096, 2, |n| disk[n]);
     let sizes: Vec<u64> = runs.iter().map(|run| run.blocks).collect();
     assert_eq!(sizes, vec![2, 2, 1]);
 }
@@ -382,8 +383,8 @@ fn requests_are_capped_at_the_device_limit() {
 /// block after file block 11, so page 2 (blocks 8..12) and page 3 are split.
 #[test]
 fn small_blocks_split_a_page_where_the_disk_layout_breaks() {
-    let disk = |index: u64| {
-        Ok((0..4u64)
+    let disk = blocks(&[2, 3], |index| {
+        (0..4u64)
             .map(|slot| {
                 let file_block = index * 4 + slot;
                 Some(if file_block < 12 {
@@ -392,9 +393,9 @@ fn small_blocks_split_a_page_where_the_disk_layout_breaks() {
                     1001 + file_block
                 })
             })
-            .collect())
-    };
-    let runs = plan_write_runs(&pages(&[2, 3]), 1024, 1024, disk).unwrap();
+            .collect()
+    });
+    let runs = plan_write_runs(&pages(&[2, 3]), 1024, 1024, |n| disk[n]);
     assert_eq!(
         runs,
         vec![
@@ -424,8 +425,8 @@ fn small_blocks_split_a_page_where_the_disk_layout_breaks() {
 
 #[test]
 fn blocks_past_the_end_of_the_file_are_not_written() {
-    let disk = |_| Ok(vec![Some(40), Some(41), None, None]);
-    let runs = plan_write_runs(&pages(&[0]), 1024, 1024, disk).unwrap();
+    let disk = [Some(40), Some(41), None, None];
+    let runs = plan_write_runs(&pages(&[0]), 1024, 1024, |n| disk[n]);
     assert_eq!(runs.len(), 1);
     assert_eq!(
         runs[0].segments,
@@ -435,12 +436,6 @@ fn blocks_past_the_end_of_the_file_are_not_written() {
             len: 2048
         }]
     );
-}
-
-#[test]
-fn a_block_map_error_is_returned() {
-    let result = plan_write_runs(&pages(&[0]), 4096, 8, |_| Err(Errno::ENOSPC));
-    assert_eq!(result, Err(Errno::ENOSPC));
 }
 
 /// Random sequences of the page cache's state changes and reverse-map

@@ -15,7 +15,6 @@ use crate::block::{DmaBuffer, MAX_REQUEST_BYTES, SECTOR_SIZE, Ticket};
 use crate::memory::machine::{DirectMap, HardwareTlb, KernelFrames};
 use crate::memory::{frames, phys_to_virt};
 use abi::Errno;
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::ops::Range;
 use ext2::{Ext2, InodeNumber, MappedBlock};
@@ -27,14 +26,6 @@ use x86_64::PhysAddr;
 const PAGE: usize = PAGE_SIZE as usize;
 /// The most file-system blocks a page holds (1 KiB blocks).
 const MAX_BLOCKS_PER_PAGE: usize = 4;
-
-/// The disk blocks of a page being written back: `count` blocks lie below
-/// the end of the file.
-#[derive(Clone, Copy)]
-struct PageBlocks {
-    count: u8,
-    blocks: [u32; MAX_BLOCKS_PER_PAGE],
-}
 
 /// The device requests of one write-back call, and the pages they carry.
 pub struct InFlightWrite {
@@ -257,63 +248,51 @@ impl FileSystem {
         inode: InodeNumber,
         pages: &[PageToWrite],
     ) -> Result<Vec<WriteRun>, Errno> {
-        let per_page = self.blocks_per_page() as usize;
         let max_blocks = MAX_REQUEST_BYTES as u64 / u64::from(self.block_size);
-        let page_blocks = self.map_pages(ext2, inode, pages)?;
-        plan_write_runs(pages, self.block_size, max_blocks, |index| {
-            let page = page_blocks.get(&index).ok_or(Errno::EIO)?;
-            Ok((0..per_page)
-                .map(|slot| (slot < usize::from(page.count)).then(|| u64::from(page.blocks[slot])))
-                .collect())
-        })
+        let blocks = self.map_pages(ext2, inode, pages)?;
+        Ok(plan_write_runs(pages, self.block_size, max_blocks, |n| {
+            let block = blocks[n].disk_block;
+            (block != 0).then_some(u64::from(block))
+        }))
     }
 
-    /// The blocks of each of `pages` (in index order), with one
-    /// `map_blocks_allocating` call per run of consecutive pages, so that
-    /// ext2 allocates their holes as one contiguous run and updates its
-    /// (cached) metadata once; pages whose blocks exist cost a lookup.
+    /// The disk blocks of `pages` (in index order): each page's file-system
+    /// blocks in turn, disk block 0 (which never holds file data) past the
+    /// end of the file. One `map_blocks_allocating` call per run of
+    /// consecutive pages, so that ext2 allocates their holes as one
+    /// contiguous run and updates its (cached) metadata once; pages whose
+    /// blocks exist cost a lookup.
     fn map_pages(
         &self,
         ext2: &mut Ext2<&'static crate::block::Disk>,
         inode: InodeNumber,
         pages: &[PageToWrite],
-    ) -> Result<BTreeMap<u64, PageBlocks>, Errno> {
-        let mut runs: Vec<Range<u64>> = Vec::new();
-        for page in pages {
-            match runs.last_mut() {
-                Some(run) if run.end == page.index => run.end += 1,
-                _ => runs.push(page.index..page.index + 1),
-            }
-        }
-        let per_page = self.blocks_per_page();
+    ) -> Result<Vec<MappedBlock>, Errno> {
+        let per_page = self.blocks_per_page() as usize;
         let blocks_in_file = ext2
             .metadata(inode)?
             .size
             .div_ceil(u64::from(self.block_size));
-        let mut page_blocks = BTreeMap::new();
-        for run in runs {
-            let first = run.start * per_page;
+        let mut blocks = alloc::vec![MappedBlock::default(); pages.len() * per_page];
+        let mut start = 0;
+        while start < pages.len() {
+            let first_index = pages[start].index;
+            let len = pages[start..]
+                .iter()
+                .zip(first_index..)
+                .take_while(|(page, index)| page.index == *index)
+                .count();
+            let first = first_index * per_page as u64;
             let count = blocks_in_file
                 .saturating_sub(first)
-                .min((run.end - run.start) * per_page) as usize;
-            let mut mapped = alloc::vec![MappedBlock::default(); count];
-            if count > 0 && ext2.map_blocks_allocating(inode, first, &mut mapped)? < count {
+                .min((len * per_page) as u64) as usize;
+            let mapped = &mut blocks[start * per_page..][..count];
+            if count > 0 && ext2.map_blocks_allocating(inode, first, mapped)? < count {
                 return Err(Errno::ENOSPC);
             }
-            for index in run.clone() {
-                let offset = ((index - run.start) * per_page) as usize;
-                let blocks = &mapped[offset.min(count)..(offset + per_page as usize).min(count)];
-                let mut page = PageBlocks {
-                    count: blocks.len() as u8,
-                    blocks: [0; MAX_BLOCKS_PER_PAGE],
-                };
-                for (slot, block) in blocks.iter().enumerate() {
-                    page.blocks[slot] = block.disk_block;
-                }
-                page_blocks.insert(index, page);
-            }
+            start += len;
         }
-        Ok(page_blocks)
+        Ok(blocks)
     }
 
     /// Copies each run into a DMA buffer and submits it; every request is
