@@ -30,7 +30,7 @@ const MAX_BLOCKS_PER_PAGE: usize = 4;
 /// The device requests of one write-back call, and the pages they carry.
 pub struct InFlightWrite {
     file: InodeNumber,
-    pages: Vec<u64>,
+    pages: Vec<PageToWrite>,
     tickets: Vec<Ticket>,
 }
 
@@ -210,26 +210,24 @@ impl FileSystem {
             self.submit(&runs)
         });
         drop(ext2);
-        let indices: Vec<u64> = pages.iter().map(|page| page.index).collect();
         let tickets = match submitted {
             Ok(tickets) => tickets,
             // No memory for a request: nothing was lost, the pages are dirty
             // again and the caller gets ENOMEM (fsync will not report it).
             Err(Errno::ENOMEM) => {
-                let mut cache = self.cache.lock();
-                for &index in &indices {
-                    cache.abort_writeback(u64::from(inode), index);
-                }
+                self.cache
+                    .lock()
+                    .abort_writeback(u64::from(inode), pages.iter().map(|page| page.index));
                 return Err(Errno::ENOMEM);
             }
             Err(errno) => {
-                self.finish_pages(inode, &indices, Err(errno));
+                self.finish_pages(inode, &pages, Err(errno));
                 return Err(errno);
             }
         };
         let batch = InFlightWrite {
             file: inode,
-            pages: indices,
+            pages,
             tickets,
         };
         if wait {
@@ -333,15 +331,14 @@ impl FileSystem {
         result
     }
 
-    fn finish_pages(&self, inode: InodeNumber, pages: &[u64], result: Result<(), Errno>) {
+    fn finish_pages(&self, inode: InodeNumber, pages: &[PageToWrite], result: Result<(), Errno>) {
         if let Err(errno) = result {
             log::warn!("write-back of inode {inode} failed: {errno}");
         }
-        let mut cache = self.cache.lock();
-        let now = crate::time::now_ns();
-        for &index in pages {
-            cache.end_writeback(u64::from(inode), index, result, now);
-        }
+        let indices = pages.iter().map(|page| page.index);
+        self.cache
+            .lock()
+            .end_writeback(u64::from(inode), indices, result, crate::time::now_ns());
     }
 
     /// Settles every asynchronous write-back whose requests have all
