@@ -116,7 +116,7 @@ impl FileSystem {
     fn collect_dirty_in(&self, ranges: &[(PhysAddr, Range<u64>)]) -> DirtyScan {
         let active_root = arch::paging::active_table_root();
         let mut scan = DirtyScan::default();
-        let mut frames = Vec::new();
+        let mut found = Vec::new();
         for (root, range) in ranges {
             let mut walker = PageTableWalker::new(&DirectMap, *root);
             let pending = walker.clear_dirty(range.clone());
@@ -125,20 +125,17 @@ impl FileSystem {
             scan.ptes_scanned += stats.ptes_scanned;
             // Another address space's entries are not in this CPU's TLB:
             // switching to it reloads CR3, which drops them.
-            let found = if *root == active_root {
+            found.push(if *root == active_root {
                 pending.invalidate_tlb(&mut HardwareTlb)
             } else {
                 pending.invalidate_tlb(&mut NoTlb)
-            };
-            frames.extend(found.iter().map(|dirty| dirty.frame));
+            });
         }
         let mut cache = self.cache.lock();
         let now = crate::time::now_ns();
-        for frame in frames {
-            if let Some((file, index)) = cache.owner_of(frame) {
-                cache.mark_dirty(file, index, now);
-                scan.dirty_pages += 1;
-            }
+        for pages in found {
+            let frames = pages.iter().map(|dirty| dirty.frame);
+            scan.dirty_pages += cache.mark_frames_dirty(frames, now);
         }
         scan
     }
