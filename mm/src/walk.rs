@@ -393,14 +393,20 @@ impl<'p, P: PhysAccess> PageTableWalker<'p, P> {
     /// released by [`PendingWriteback::invalidate_tlb`].
     ///
     /// Finding nothing is cheap: a page table whose PDE has a clear A bit is
-    /// skipped, because nothing under it was touched since its last whole
-    /// scan. To keep that true, a whole-table scan also clears the A bits of
-    /// its pages (invalidating the TLB entries of those that had it: the CPU
-    /// caches a translation only while its A bits are set) and then its
-    /// PDE's, and invalidates one address of the region, which drops the
-    /// paging-structure caches. The next access walks the tables again and
-    /// sets A on the way. (One CPU: no store can use a stale TLB entry while
-    /// the kernel runs this.)
+    /// skipped, because nothing under it was touched since it was last
+    /// quieted. A scan quiets a table when it leaves no A or D bit in it: it
+    /// clears the A bits of the pages it scans together with their D bits
+    /// (invalidating the TLB entries of those that had A: the CPU caches a
+    /// translation only while its A bits are set), finds none set in the
+    /// rest of the table, then clears the PDE's A bit and invalidates one
+    /// address of the region, which drops the paging-structure caches. The
+    /// next access walks the tables again and sets A on the way. A table
+    /// scanned whole has no rest; for one scanned in part the rest is looked
+    /// at only when it is no larger than the part, so that the look costs
+    /// at most what it saves the next scan — a range that is not 2 MiB
+    /// aligned (every mmap of this kernel's layout) still goes quiet at both
+    /// ends. (One CPU: no store can use a stale TLB entry while the kernel
+    /// runs this.)
     pub fn clear_dirty(&mut self, range: Range<u64>) -> PendingWriteback {
         let mut pending = PendingWriteback {
             dirty: Vec::new(),
@@ -411,8 +417,8 @@ impl<'p, P: PhysAccess> PageTableWalker<'p, P> {
             prune: None,
             quiet_regions: Some(&mut quiet_regions),
         };
-        self.walk_with(range, &mut options, &mut |page, slot, whole_table| {
-            let cleared = if whole_table { DIRTY | ACCESSED } else { DIRTY };
+        self.walk_with(range, &mut options, &mut |page, slot, quieting| {
+            let cleared = if quieting { DIRTY | ACCESSED } else { DIRTY };
             if slot.load(Ordering::Relaxed) & cleared == 0 {
                 return;
             }
@@ -535,7 +541,8 @@ impl<'p, P: PhysAccess> PageTableWalker<'p, P> {
     }
 
     /// Visits every mapped leaf in `range`, telling the visitor whether its
-    /// page table is being scanned whole.
+    /// page table is being scanned to be quieted (see
+    /// [`PageTableWalker::clear_dirty`]).
     fn walk_with<V: FnMut(u64, &AtomicU64, bool)>(
         &mut self,
         range: Range<u64>,
@@ -554,7 +561,7 @@ impl<'p, P: PhysAccess> PageTableWalker<'p, P> {
         level: Level,
         range: Range<u64>,
         options: &mut WalkOptions<'_>,
-        whole_table: bool,
+        quieting: bool,
         visit: &mut V,
     ) {
         self.stats.tables_visited += 1;
@@ -567,7 +574,7 @@ impl<'p, P: PhysAccess> PageTableWalker<'p, P> {
             if level == Level::Pt {
                 self.stats.ptes_scanned += 1;
                 if is_mapped_leaf(entry) {
-                    visit(addr, slot, whole_table);
+                    visit(addr, slot, quieting);
                 }
             } else if entry & PRESENT != 0 {
                 reject_huge_leaf(entry, level, addr);
@@ -579,10 +586,11 @@ impl<'p, P: PhysAccess> PageTableWalker<'p, P> {
                 let lower = frame_of(entry);
                 let region_start = next_entry - level.entry_span();
                 let part = addr..next_entry.min(range.end);
-                let whole = part == (region_start..next_entry);
-                self.walk_table(lower, level.below(), part, options, whole, visit);
-                if tracks_access
-                    && whole
+                let part_len = part.end - part.start;
+                let quieting = tracks_access && level.entry_span() - part_len <= part_len;
+                self.walk_table(lower, level.below(), part.clone(), options, quieting, visit);
+                if quieting
+                    && self.untouched_outside(lower, part)
                     && let Some(quiet) = options.quiet_regions.as_deref_mut()
                 {
                     slot.fetch_and(!ACCESSED, Ordering::AcqRel);
@@ -598,6 +606,21 @@ impl<'p, P: PhysAccess> PageTableWalker<'p, P> {
             addr = next_entry;
         }
     }
+
+    /// Whether no entry of the page table `table` outside `part` (a range
+    /// within the table's 2 MiB) has its A or D bit set.
+    fn untouched_outside(&mut self, table: PhysAddr, part: Range<u64>) -> bool {
+        let entries = table_at(self.phys, table);
+        let first = Level::Pt.index(part.start);
+        let end = first + ((part.end - part.start) / PAGE_SIZE) as usize;
+        for entry in entries[..first].iter().chain(&entries[end..]) {
+            self.stats.ptes_scanned += 1;
+            if entry.load(Ordering::Acquire) & (ACCESSED | DIRTY) != 0 {
+                return false;
+            }
+        }
+        true
+    }
 }
 
 /// What a walk does besides visiting leaves.
@@ -605,8 +628,9 @@ struct WalkOptions<'a> {
     /// Unlink page tables that become empty, collecting each with an address
     /// it covered.
     prune: Option<&'a mut Vec<(u64, PhysAddr)>>,
-    /// Dirty scans: skip page tables whose PDE.A is clear, and after a whole
-    /// table was scanned clear its PDE.A and note an address of its region.
+    /// Dirty scans: skip page tables whose PDE.A is clear, and after a scan
+    /// that left a table without A and D bits clear its PDE.A and note an
+    /// address of its region.
     quiet_regions: Option<&'a mut Vec<u64>>,
 }
 
