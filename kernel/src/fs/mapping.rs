@@ -71,25 +71,18 @@ impl FileSystem {
         true
     }
 
-    /// Moves the D bits of the mappings of the pages of `inode` in `indices`
-    /// into the cache (Linux's `folio_mkclean`): first `own` — an address
-    /// space root and the virtual range msync was given, scanned in one walk
-    /// — then every other mapping of those pages, found through the reverse
-    /// map.
-    pub fn collect_dirty_bits(
-        &self,
-        inode: InodeNumber,
-        indices: Range<u64>,
-        own: Option<(PhysAddr, Range<u64>)>,
-    ) -> DirtyScan {
-        let others = self
+    /// Moves the D bits of every mapping of the pages of `inode` in
+    /// `indices` into the cache (Linux's `folio_mkclean`). The reverse map
+    /// lists exactly the PTEs that exist, so the walks cover those runs and
+    /// nothing else: a sparse mapping costs what is mapped, not its size.
+    pub fn collect_dirty_bits(&self, inode: InodeNumber, indices: Range<u64>) -> DirtyScan {
+        let ranges: Vec<(PhysAddr, Range<u64>)> = self
             .cache
             .lock()
-            .mappings(u64::from(inode), indices, own.as_ref());
-        let others = others
+            .mappings(u64::from(inode), indices, None)
             .into_iter()
-            .map(|mapping| (mapping.root, mapping.virt));
-        let ranges: Vec<(PhysAddr, Range<u64>)> = own.into_iter().chain(others).collect();
+            .map(|mapping| (mapping.root, mapping.virt))
+            .collect();
         self.collect_dirty_in(&ranges)
     }
 

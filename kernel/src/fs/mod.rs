@@ -37,13 +37,11 @@ pub struct FileSystem {
     block_size: u32,
 }
 
-/// An MS_ASYNC request: the file pages to write back, and the mapping
-/// (address space root and virtual range) whose D bits mark them dirty.
+/// An MS_ASYNC request: the file pages to write back once the D bits of
+/// their mappings were collected.
 pub struct QueuedWriteback {
     pub inode: InodeNumber,
     pub file_pages: core::ops::Range<u64>,
-    pub root: x86_64::PhysAddr,
-    pub virt: core::ops::Range<u64>,
 }
 
 static ROOT: Once<FileSystem> = Once::new();
@@ -172,7 +170,7 @@ impl FileSystem {
     /// Stores through shared mappings count: their D bits move to the cache
     /// first, as Linux's pages are already dirty from the write fault.
     pub fn fsync(&self, inode: InodeNumber, cursor: &mut ErrorCursor) -> Result<(), Errno> {
-        self.collect_dirty_bits(inode, 0..u64::MAX, None);
+        self.collect_dirty_bits(inode, 0..u64::MAX);
         let written = self.write_back(inode, 0..u64::MAX, true).map(|_| ());
         self.make_durable()?;
         let unseen = self.unseen_errors(inode, cursor);
@@ -269,18 +267,12 @@ impl FileSystem {
         self.queued.lock().push(request);
     }
 
-    /// Starts every queued MS_ASYNC write-back without waiting for it. Must
-    /// run before the address spaces named in the queue go away.
+    /// Starts every queued MS_ASYNC write-back without waiting for it.
     pub fn start_queued_writebacks(&self) {
         let queued = core::mem::take(&mut *self.queued.lock());
         for request in queued {
-            let QueuedWriteback {
-                inode,
-                file_pages,
-                root,
-                virt,
-            } = request;
-            self.collect_dirty_bits(inode, file_pages.clone(), Some((root, virt)));
+            let QueuedWriteback { inode, file_pages } = request;
+            self.collect_dirty_bits(inode, file_pages.clone());
             if let Err(errno) = self.write_back(inode, file_pages, false) {
                 log::warn!("MS_ASYNC write-back of inode {inode}: {errno}");
             }

@@ -110,11 +110,6 @@ impl Process {
 impl Drop for Process {
     /// Unmaps everything (freeing the page tables) and frees the root.
     fn drop(&mut self) {
-        // Queued MS_ASYNC write-backs name this address space: start them
-        // while its page tables still exist.
-        if let Some(fs) = crate::fs::root() {
-            fs.start_queued_writebacks();
-        }
         fault::unmap_everything(self);
         frames::free_frame(self.address_space.page_table_root());
     }

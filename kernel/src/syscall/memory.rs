@@ -167,8 +167,8 @@ fn grow_heap(process: &mut Process, from: u64, to: u64) -> Result<(), Errno> {
 }
 
 /// msync(2): `mm` validates and plans. With MS_SYNC, for each shared file
-/// range the D bits of this mapping (one walk) and of every other mapping of
-/// those pages (the reverse map) move to the page cache, the range is
+/// range the D bits of every mapping of those pages (found through the
+/// reverse map, this one included) move to the page cache, the range is
 /// written back, the call waits, makes the data durable, and reports
 /// write-back errors not yet seen through the mapping's file. Without it
 /// (MS_ASYNC, flags 0) the ranges are queued and the same work starts on the
@@ -180,7 +180,6 @@ pub fn msync(addr: u64, len: u64, flags: u64) -> Result<u64, Errno> {
         return plan.result.map(|()| 0);
     };
     let requests_before = fs.requests_submitted();
-    let root = with_current(|process| process.address_space.page_table_root());
     let mut scan = DirtyScan::default();
     let mut bytes = 0;
     for range in &plan.ranges {
@@ -189,16 +188,10 @@ pub fn msync(addr: u64, len: u64, flags: u64) -> Result<u64, Errno> {
             fs.queue_writeback(QueuedWriteback {
                 inode,
                 file_pages: range.file_pages.clone(),
-                root,
-                virt: range.virt.clone(),
             });
             continue;
         }
-        let found = fs.collect_dirty_bits(
-            inode,
-            range.file_pages.clone(),
-            Some((root, range.virt.clone())),
-        );
+        let found = fs.collect_dirty_bits(inode, range.file_pages.clone());
         scan.dirty_pages += found.dirty_pages;
         scan.tables_visited += found.tables_visited;
         scan.ptes_scanned += found.ptes_scanned;

@@ -16,15 +16,16 @@ pub struct SyncRange {
     pub file: FileRef,
     /// File page indices to write back.
     pub file_pages: Range<u64>,
-    /// The virtual pages whose D bits to collect first.
+    /// The virtual pages of the range, which map `file_pages` in order.
     pub virt: Range<u64>,
 }
 
 /// What an msync call must do, in order, and what it then returns.
 ///
 /// The kernel handles `ranges` in order: for each, clear the D bits of
-/// `virt` with [`crate::walk::PageTableWalker::clear_dirty`], invalidate the
-/// TLB, mark those pages dirty in the file's page cache and write back
+/// every PTE mapping `file_pages` (this range's and any other mapping's)
+/// with [`crate::walk::PageTableWalker::clear_dirty`], invalidate the TLB,
+/// mark those pages dirty in the file's page cache and write back
 /// `file_pages` — waiting for completion (and a device flush) when `wait` is
 /// set. A write-back error ends the call with that error; otherwise the call
 /// returns `result`.
