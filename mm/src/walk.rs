@@ -448,7 +448,10 @@ impl<'p, P: PhysAccess> PageTableWalker<'p, P> {
         let mut table = self.root;
         for level in Level::TABLES {
             let slot = &table_at(self.phys, table)[level.index(page)];
-            let entry = slot.fetch_or(ACCESSED, Ordering::AcqRel);
+            let mut entry = slot.load(Ordering::Acquire);
+            if entry & ACCESSED == 0 {
+                entry = slot.fetch_or(ACCESSED, Ordering::AcqRel);
+            }
             if entry & PRESENT == 0 {
                 return;
             }
@@ -456,7 +459,8 @@ impl<'p, P: PhysAccess> PageTableWalker<'p, P> {
             table = frame_of(entry);
         }
         let slot = &table_at(self.phys, table)[Level::Pt.index(page)];
-        if is_mapped_leaf(slot.load(Ordering::Acquire)) {
+        let entry = slot.load(Ordering::Acquire);
+        if is_mapped_leaf(entry) && entry & (ACCESSED | DIRTY) != ACCESSED | DIRTY {
             slot.fetch_or(ACCESSED | DIRTY, Ordering::AcqRel);
         }
     }
