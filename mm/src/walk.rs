@@ -570,8 +570,25 @@ impl<'p, P: PhysAccess> PageTableWalker<'p, P> {
     ) {
         self.stats.tables_visited += 1;
         let entries = table_at(self.phys, table);
+        let skips_quiet = level == Level::Pd && options.quiet_regions.is_some();
         let mut addr = range.start;
         while addr < range.end {
+            if skips_quiet {
+                // Most of a dirty scan's PDEs are absent or quiet: pass
+                // over them in one tight loop.
+                let (from, to) = (level.index(addr), level.index(range.end - 1));
+                let loud = PRESENT | ACCESSED;
+                let Some(skipped) = entries[from..=to]
+                    .iter()
+                    .position(|entry| entry.load(Ordering::Acquire) & loud == loud)
+                else {
+                    break;
+                };
+                if skipped > 0 {
+                    let region_start = addr & !(level.entry_span() - 1);
+                    addr = region_start + skipped as u64 * level.entry_span();
+                }
+            }
             let next_entry = (addr | (level.entry_span() - 1)) + 1;
             let slot = &entries[level.index(addr)];
             let entry = slot.load(Ordering::Acquire);
@@ -582,16 +599,11 @@ impl<'p, P: PhysAccess> PageTableWalker<'p, P> {
                 }
             } else if entry & PRESENT != 0 {
                 reject_huge_leaf(entry, level, addr);
-                let tracks_access = level == Level::Pd && options.quiet_regions.is_some();
-                if tracks_access && entry & ACCESSED == 0 {
-                    addr = next_entry;
-                    continue;
-                }
                 let lower = frame_of(entry);
                 let region_start = next_entry - level.entry_span();
                 let part = addr..next_entry.min(range.end);
                 let part_len = part.end - part.start;
-                let quieting = tracks_access && level.entry_span() - part_len <= part_len;
+                let quieting = skips_quiet && level.entry_span() - part_len <= part_len;
                 self.walk_table(lower, level.below(), part.clone(), options, quieting, visit);
                 if quieting
                     && self.untouched_outside(lower, part)
