@@ -388,25 +388,18 @@ impl PageCache {
             .unwrap_or_default()
     }
 
-    /// Every mapping of the pages of `file` in `indices`, cut to them, less
-    /// the virtual range `except` of one address space (the range msync was
-    /// given, which the caller scans itself): where D bits must be collected
-    /// from before a write-back. Costs one look at each run of the file's
-    /// reverse map.
+    /// Every mapping of the pages of `file` in `indices`, cut to them: where
+    /// D bits must be collected from before a write-back. Costs one look at
+    /// each run of the file's reverse map, and allocates nothing.
     pub fn mappings(
         &self,
         file: FileId,
         indices: Range<u64>,
-        except: Option<&(PhysAddr, Range<u64>)>,
-    ) -> Vec<Mapping> {
-        let Some(cache) = self.files.get(&file) else {
-            return Vec::new();
-        };
-        cache
-            .mappings
-            .of_indices(indices)
-            .flat_map(|mapping| mapping.without(except))
-            .collect()
+    ) -> impl Iterator<Item = Mapping> + '_ {
+        self.files
+            .get(&file)
+            .into_iter()
+            .flat_map(move |cache| cache.mappings.of_indices(indices.clone()))
     }
 
     /// Starts write-back of the dirty pages of `file` in `indices` that are
