@@ -475,6 +475,18 @@ impl PageCache {
             .is_some_and(|cache| cache.writeback.range(indices).next().is_some())
     }
 
+    /// Whether any page of `file` in `indices` is dirty or being written:
+    /// whether a write-back of them has anything to write or wait for.
+    /// Costs one lookup when the file has neither.
+    pub fn unwritten_in(&self, file: FileId, indices: Range<u64>) -> bool {
+        self.files.get(&file).is_some_and(|cache| {
+            let any_in = |set: &BTreeSet<u64>| {
+                !set.is_empty() && set.range(indices.clone()).next().is_some()
+            };
+            any_in(&cache.dirty) || any_in(&cache.writeback)
+        })
+    }
+
     /// Records that `mapper` maps page `index` of `file`.
     pub fn add_mapper(&mut self, file: FileId, index: u64, mapper: Mapper) {
         let cache = self

@@ -514,6 +514,13 @@ mod indices_follow_the_states {
         let dirty = with(PageState::DIRTY);
         assert_eq!(cache.dirty_pages(FILE, 0..u64::MAX), dirty);
         assert_eq!(
+            cache.unwritten_in(FILE, 0..u64::MAX),
+            states
+                .values()
+                .any(|(state, _)| state.intersects(PageState::DIRTY | PageState::WRITEBACK))
+        );
+        assert!(!cache.unwritten_in(FILE + 1, 0..u64::MAX));
+        assert_eq!(
             cache.dirty_pages(FILE, 3..9),
             dirty
                 .iter()
@@ -526,6 +533,8 @@ mod indices_follow_the_states {
                 .get(&index)
                 .is_some_and(|(state, _)| state.contains(PageState::WRITEBACK));
             assert_eq!(cache.writeback_in_flight(FILE, index..index + 1), writing);
+            let dirty_or_writing = writing || dirty.contains(&index);
+            assert_eq!(cache.unwritten_in(FILE, index..index + 1), dirty_or_writing);
         }
         for deadline in [0, 50, u64::MAX] {
             let expired: Vec<(u64, u64)> = states

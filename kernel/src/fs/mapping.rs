@@ -82,9 +82,7 @@ impl FileSystem {
         let mut cache = self.cache.lock();
         let (mut scan, dirty) = clear_dirty_bits(cache.mappings(file, indices.clone()));
         mark_dirty_frames(&mut cache, &dirty, &mut scan);
-        scan.unwritten = scan.dirty_pages > 0
-            || !cache.dirty_pages(file, indices.clone()).is_empty()
-            || cache.writeback_in_flight(file, indices);
+        scan.unwritten = scan.dirty_pages > 0 || cache.unwritten_in(file, indices);
         scan
     }
 
