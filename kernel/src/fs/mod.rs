@@ -160,11 +160,11 @@ impl FileSystem {
 
     /// The write-back errors recorded for `inode` since `cursor`, advancing it.
     pub fn unseen_errors(&self, inode: InodeNumber, cursor: &mut ErrorCursor) -> Result<(), Errno> {
-        self.cache
-            .lock()
-            .file_mut(u64::from(inode))
-            .errors
-            .check_and_advance(cursor)
+        match self.cache.lock().file(u64::from(inode)) {
+            Some(cache) => cache.errors.check_and_advance(cursor),
+            // Nothing cached, nothing ever written: no error to see.
+            None => Ok(()),
+        }
     }
 
     /// Stores through shared mappings count: their D bits move to the cache
