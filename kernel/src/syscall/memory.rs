@@ -3,14 +3,14 @@
 
 use crate::fs::file::FileKind;
 use crate::fs::mapping::{DirtyScan, InodeFile};
-use crate::fs::{QueuedWriteback, root};
+use crate::fs::{FileSystem, QueuedWriteback, root};
 use crate::memory::machine::with_machine;
 use crate::process::{Process, with_current};
 use abi::Errno;
 use abi::mman::{MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_PRIVATE, PROT_READ, PROT_WRITE};
 use alloc::sync::Arc;
 use ext2::InodeNumber;
-use mm::address_space::{FileMapping, MmapRequest};
+use mm::address_space::{FileMapping, MmapRequest, MsyncPlan};
 use mm::frame::PAGE_SIZE;
 use mm::vma::FileRef;
 
@@ -175,13 +175,44 @@ fn grow_heap(process: &mut Process, from: u64, to: u64) -> Result<(), Errno> {
 /// next timer tick, without the caller.
 pub fn msync(addr: u64, len: u64, flags: u64) -> Result<u64, Errno> {
     let started = crate::time::now_ns();
-    let plan = with_current(|process| process.address_space.msync(addr, len, flags as u32));
-    let Some(fs) = root() else {
-        return plan.result.map(|()| 0);
-    };
-    let requests_before = fs.requests_submitted();
-    let mut scan = DirtyScan::default();
-    let mut bytes = 0;
+    let plan = with_current(|process| {
+        let ranges = core::mem::take(&mut process.msync_ranges);
+        process
+            .address_space
+            .msync_reusing(addr, len, flags as u32, ranges)
+    });
+    let mut outcome = Ok(());
+    if let Some(fs) = root() {
+        let requests_before = fs.requests_submitted();
+        let mut scan = DirtyScan::default();
+        let mut bytes = 0;
+        outcome = carry_out(fs, &plan, &mut scan, &mut bytes);
+        log::debug!(
+            "msync {addr:#x}+{len:#x} flags {flags:#x}: {} VMAs, {} page tables, {} PTEs, {} dirty pages, {} device requests, {bytes} bytes written, {} us -> {:?}",
+            plan.ranges.len(),
+            scan.tables_visited,
+            scan.ptes_scanned,
+            scan.dirty_pages,
+            fs.requests_submitted() - requests_before,
+            (crate::time::now_ns() - started) / 1000,
+            outcome.and(plan.result),
+        );
+    }
+    let MsyncPlan {
+        mut ranges, result, ..
+    } = plan;
+    ranges.clear();
+    with_current(|process| process.msync_ranges = ranges);
+    outcome.and(result).map(|()| 0)
+}
+
+/// The I/O of an msync plan, range by range; the first error ends it.
+fn carry_out(
+    fs: &FileSystem,
+    plan: &MsyncPlan,
+    scan: &mut DirtyScan,
+    bytes: &mut u64,
+) -> Result<(), Errno> {
     for range in &plan.ranges {
         let inode = range.file.id() as InodeNumber;
         if !plan.wait {
@@ -196,7 +227,7 @@ pub fn msync(addr: u64, len: u64, flags: u64) -> Result<u64, Errno> {
         scan.tables_visited += found.tables_visited;
         scan.ptes_scanned += found.ptes_scanned;
         if found.unwritten {
-            bytes += fs.write_back(inode, range.file_pages.clone(), true)?;
+            *bytes += fs.write_back(inode, range.file_pages.clone(), true)?;
         } else {
             // Nothing here to write or wait for; finished write-backs
             // elsewhere are settled as write_back would, so that their
@@ -210,17 +241,7 @@ pub fn msync(addr: u64, len: u64, flags: u64) -> Result<u64, Errno> {
             fs.unseen_errors(inode, &mut open.lock().errors)?;
         }
     }
-    log::debug!(
-        "msync {addr:#x}+{len:#x} flags {flags:#x}: {} VMAs, {} page tables, {} PTEs, {} dirty pages, {} device requests, {bytes} bytes written, {} us -> {:?}",
-        plan.ranges.len(),
-        scan.tables_visited,
-        scan.ptes_scanned,
-        scan.dirty_pages,
-        fs.requests_submitted() - requests_before,
-        (crate::time::now_ns() - started) / 1000,
-        plan.result,
-    );
-    plan.result.map(|()| 0)
+    Ok(())
 }
 
 fn mapped_inode_file(file: &FileRef) -> Option<&InodeFile> {

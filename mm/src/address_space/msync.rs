@@ -48,14 +48,26 @@ impl AddressSpace {
     /// for plain `MS_ASYNC`, which gives up at the first hole), and a locked
     /// VMA with `MS_INVALIDATE` stops the walk with EBUSY.
     pub fn msync(&self, addr: u64, len: u64, flags: u32) -> MsyncPlan {
-        let mut plan = MsyncPlan {
+        self.msync_reusing(addr, len, flags, Vec::new())
+    }
+
+    /// [`AddressSpace::msync`] with `ranges`, emptied, as the plan's list:
+    /// a caller that hands the list back each time allocates nothing.
+    pub fn msync_reusing(
+        &self,
+        addr: u64,
+        len: u64,
+        flags: u32,
+        mut ranges: Vec<SyncRange>,
+    ) -> MsyncPlan {
+        ranges.clear();
+        let result = self.plan_msync(addr, len, flags, &mut ranges);
+        MsyncPlan {
             wait: flags & MS_SYNC != 0,
             invalidate: flags & MS_INVALIDATE != 0,
-            ranges: Vec::new(),
-            result: Ok(()),
-        };
-        plan.result = self.plan_msync(addr, len, flags, &mut plan.ranges);
-        plan
+            ranges,
+            result,
+        }
     }
 
     fn plan_msync(
