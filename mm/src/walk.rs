@@ -517,12 +517,12 @@ impl<'p, P: PhysAccess> PageTableWalker<'p, P> {
         let mut table = self.root;
         for level in Level::TABLES {
             let slot = &table_at(self.phys, table)[level.index(page)];
-            let mut entry = slot.load(Ordering::Acquire);
-            if entry & ACCESSED == 0 {
-                entry = slot.fetch_or(ACCESSED, Ordering::AcqRel);
-            }
+            let entry = slot.load(Ordering::Acquire);
             if entry & PRESENT == 0 {
                 return;
+            }
+            if entry & ACCESSED == 0 {
+                slot.fetch_or(ACCESSED, Ordering::AcqRel);
             }
             reject_huge_leaf(entry, level, page);
             table = frame_of(entry);

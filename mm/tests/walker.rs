@@ -473,3 +473,21 @@ fn a_recorded_kernel_store_is_found_by_the_next_scan() {
         vec![base + 7 * PAGE_SIZE]
     );
 }
+
+/// A store recorded at an address with no page table under it changes no
+/// entry (as the CPU sets A only in the entries it uses): the tables stay
+/// empty, and pruning frees them.
+#[test]
+fn a_store_recorded_where_nothing_is_mapped_changes_no_entry() {
+    let base = 0x4000_0000;
+    let mut machine = Machine::new(8);
+    machine.map(&BTreeSet::from([base]));
+    let free_before = machine.frames.free_count();
+    let mut walker = machine.walker();
+    walker.record_store(base + GIB);
+    walker.record_store(base + MIB2);
+    let pending = walker.unmap(base..base + PAGE_SIZE);
+    assert_eq!(pending.emptied_table_count(), 3, "PT, PD and PDPT freed");
+    pending.finish(&mut RecordingTlb::default(), &mut machine.frames, |_| {});
+    assert_eq!(machine.frames.free_count(), free_before + 3);
+}
