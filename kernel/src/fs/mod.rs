@@ -19,6 +19,7 @@ mod tests;
 
 use crate::block::Disk;
 use abi::Errno;
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use ext2::{Ext2, FileType, InodeNumber, Metadata};
 use mm::page_cache::{ErrorCursor, PageCache};
@@ -31,8 +32,9 @@ pub struct FileSystem {
     cache: Mutex<PageCache>,
     in_flight: Mutex<Vec<InFlightWrite>>,
     /// Write-backs asked for with MS_ASYNC, started by the next background
-    /// work. A leaf lock: held only to push or take the list.
-    queued: Mutex<Vec<QueuedWriteback>>,
+    /// work. A leaf lock: held only to push or take one request. The queue
+    /// keeps its memory, so that MS_ASYNC allocates nothing.
+    queued: Mutex<VecDeque<QueuedWriteback>>,
     disk: &'static Disk,
     block_size: u32,
 }
@@ -82,7 +84,7 @@ pub fn mount_root(index: usize) -> Result<&'static FileSystem, Errno> {
         ext2: Mutex::new(ext2),
         cache: Mutex::new(PageCache::new()),
         in_flight: Mutex::new(Vec::new()),
-        queued: Mutex::new(Vec::new()),
+        queued: Mutex::new(VecDeque::new()),
         disk,
         block_size,
     }))
@@ -264,14 +266,15 @@ impl FileSystem {
     /// starts the write-back, so the call returns at once and the data still
     /// reaches the disk with no further system call.
     pub fn queue_writeback(&self, request: QueuedWriteback) {
-        self.queued.lock().push(request);
+        self.queued.lock().push_back(request);
     }
 
     /// Starts every queued MS_ASYNC write-back without waiting for it.
     pub fn start_queued_writebacks(&self) {
-        let queued = core::mem::take(&mut *self.queued.lock());
-        for request in queued {
-            let QueuedWriteback { inode, file_pages } = request;
+        loop {
+            let Some(QueuedWriteback { inode, file_pages }) = self.queued.lock().pop_front() else {
+                return;
+            };
             self.collect_dirty_bits(inode, file_pages.clone());
             if let Err(errno) = self.write_back(inode, file_pages, false) {
                 log::warn!("MS_ASYNC write-back of inode {inode}: {errno}");
