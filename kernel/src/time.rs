@@ -42,9 +42,9 @@ pub fn now_ns() -> u64 {
     cycles_to_ns(elapsed, NS_PER_CYCLE.load(Ordering::Relaxed))
 }
 
-/// Fraction bits of [`NS_PER_CYCLE`]: a day of cycles at 4 GHz is off by
-/// less than 2 ns, and any clock above 16 kHz fits.
-const FRACTION_BITS: u32 = 48;
+/// Fraction bits of [`NS_PER_CYCLE`] (the vDSO's format too): a day of
+/// cycles at 4 GHz is off by less than 2 ns, and any clock above 16 kHz fits.
+const FRACTION_BITS: u32 = arch::vdso::NS_PER_CYCLE_FRACTION_BITS;
 
 /// The fixed-point nanoseconds per cycle of a `hz` clock (0 for 0).
 fn ns_per_cycle(hz: u64) -> u64 {
@@ -56,6 +56,16 @@ fn ns_per_cycle(hz: u64) -> u64 {
 
 fn cycles_to_ns(cycles: u64, ns_per_cycle: u64) -> u64 {
     ((u128::from(cycles) * u128::from(ns_per_cycle)) >> FRACTION_BITS) as u64
+}
+
+/// The clock's parameters for the vDSO, which computes [`now_ns`] and
+/// [`realtime_ns`] from them in user mode.
+pub fn clock_data() -> arch::vdso::ClockData {
+    arch::vdso::ClockData {
+        tsc_at_boot: TSC_AT_BOOT.load(Ordering::Relaxed),
+        ns_per_cycle: NS_PER_CYCLE.load(Ordering::Relaxed),
+        realtime_at_boot_ns: UNIX_SECONDS_AT_BOOT.load(Ordering::Relaxed) * 1_000_000_000,
+    }
 }
 
 /// Wall-clock nanoseconds since the Unix epoch: the RTC at boot plus the
