@@ -63,7 +63,7 @@ lint: deps
 	cargo clippy --workspace --exclude kernel --exclude arch --all-targets -- -D warnings
 	cargo clippy -p arch -p kernel --target $(KERNEL_TARGET) -- -D warnings
 
-## Figures for mm's dirty scan and VMA lookup (not a timed test).
+## Figures for mm's dirty scan, VMA lookup and page-cache bookkeeping (not a timed test).
 bench-mm: deps
 	cargo run --release -p mm --example bench_mm
 

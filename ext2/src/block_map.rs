@@ -100,6 +100,60 @@ impl<D: BlockDevice> Ext2<D> {
         self.check_block(block).map(Some)
     }
 
+    /// Maps file blocks from `first_file_block` on that share one table of
+    /// pointers (the direct slots of `i_block`, or one indirect block) and
+    /// are allocated, without allocating: fills `out` from its start up to
+    /// the first hole or the end of the table, reading each table on the way
+    /// once. Returns how many blocks were mapped (0 if the first is a hole).
+    pub(crate) fn lookup_span(
+        &mut self,
+        inode: &Inode,
+        first_file_block: u64,
+        out: &mut [MappedBlock],
+    ) -> Result<usize, Errno> {
+        let path = block_path(first_file_block, self.pointers_per_block())?;
+        let mut table = None;
+        for level in 0..path.depth {
+            let pointer = self.pointer_at(inode, &path, table, level)?;
+            if pointer == 0 {
+                return Ok(0);
+            }
+            table = Some(self.check_block(pointer)?);
+        }
+        let valid = self.superblock.first_data_block().max(1)..self.superblock.blocks_count();
+        let mapped_block = |pointer: u32| match pointer {
+            0 => Ok(None),
+            _ if valid.contains(&pointer) => Ok(Some(MappedBlock {
+                disk_block: pointer,
+                newly_allocated: false,
+            })),
+            _ => Err(Errno::EIO),
+        };
+        let (first_slot, slots_in_table) = match table {
+            None => (path.slot, DIRECT_POINTERS),
+            Some(_) => (
+                path.indices[path.depth - 1],
+                self.pointers_per_block() as usize,
+            ),
+        };
+        let count = out.len().min(slots_in_table - first_slot);
+        let bytes = match table {
+            None => None,
+            Some(table) => Some(self.metadata_block(table)?),
+        };
+        for (offset, slot) in out[..count].iter_mut().enumerate() {
+            let pointer = match bytes {
+                None => inode.block_pointer(first_slot + offset),
+                Some(bytes) => u32::read(bytes, 4 * (first_slot + offset)),
+            };
+            match mapped_block(pointer)? {
+                Some(block) => *slot = block,
+                None => return Ok(offset),
+            }
+        }
+        Ok(count)
+    }
+
     /// The pointer at `level` of `path`: a slot of `i_block` at level 0,
     /// else an entry of the indirect block `table`.
     fn pointer_at(

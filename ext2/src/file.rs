@@ -180,21 +180,21 @@ impl<D: BlockDevice> Ext2<D> {
 
     /// Fills `out` if every block of the range is already allocated: then
     /// mapping is a lookup and changes nothing on the disk (rewriting pages
-    /// of an existing file does not mark the file system unclean).
+    /// of an existing file does not mark the file system unclean). Each
+    /// table of pointers is read once, not once per block.
     fn map_allocated(
         &mut self,
         file: &Inode,
         first_file_block: u64,
         out: &mut [MappedBlock],
     ) -> Result<bool, Errno> {
-        for (index, slot) in out.iter_mut().enumerate() {
-            let Some(disk_block) = self.lookup_block(file, first_file_block + index as u64)? else {
-                return Ok(false);
-            };
-            *slot = MappedBlock {
-                disk_block,
-                newly_allocated: false,
-            };
+        let mut mapped = 0;
+        while mapped < out.len() {
+            let file_block = first_file_block + mapped as u64;
+            match self.lookup_span(file, file_block, &mut out[mapped..])? {
+                0 => return Ok(false),
+                count => mapped += count,
+            }
         }
         Ok(true)
     }

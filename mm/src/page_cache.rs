@@ -14,7 +14,10 @@
 //! again and the error is remembered for the file ("clean" means the disk
 //! holds the bytes in memory; after a failed write it does not).
 
-use alloc::collections::{BTreeMap, BTreeSet};
+mod owners;
+mod pages;
+
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::ops::Range;
 
@@ -22,6 +25,8 @@ use abi::Errno;
 use bitflags::bitflags;
 
 use crate::frame::{PAGE_SIZE, PhysAddr};
+use owners::FrameOwners;
+use pages::{FilePages, by_chunk, locate};
 
 /// Names a cached file (the kernel uses its inode number).
 pub type FileId = u64;
@@ -269,40 +274,9 @@ impl ErrorSequence {
 /// The cached pages of one file.
 #[derive(Debug, Default)]
 pub struct FileCache {
-    pages: BTreeMap<u64, CachedPage>,
-    /// The indices of the DIRTY pages and of the pages under WRITEBACK, kept
-    /// in step with their states (every state change goes through
-    /// [`FileCache::change`]), so that finding pages to write, expired pages
-    /// or writes in flight costs what there is to find, not what is cached.
-    dirty: BTreeSet<u64>,
-    writeback: BTreeSet<u64>,
+    pages: FilePages,
     mappings: ReverseMap,
     pub errors: ErrorSequence,
-}
-
-impl FileCache {
-    /// Applies `change` to page `index` and brings the state indices up to
-    /// date; `None` if the page is not cached.
-    fn change<R>(&mut self, index: u64, change: impl FnOnce(&mut CachedPage) -> R) -> Option<R> {
-        let page = self.pages.get_mut(&index)?;
-        let result = change(page);
-        let state = page.state;
-        set_member(&mut self.dirty, index, state.contains(PageState::DIRTY));
-        set_member(
-            &mut self.writeback,
-            index,
-            state.contains(PageState::WRITEBACK),
-        );
-        Some(result)
-    }
-}
-
-fn set_member(set: &mut BTreeSet<u64>, index: u64, member: bool) {
-    if member {
-        set.insert(index);
-    } else {
-        set.remove(&index);
-    }
 }
 
 /// All cached files.
@@ -311,7 +285,7 @@ pub struct PageCache {
     files: BTreeMap<FileId, FileCache>,
     /// Which file page each cached frame holds, so that a frame leaving a
     /// page table can be recognised as the cache's (not the mapping's own).
-    owners: BTreeMap<PhysAddr, (FileId, u64)>,
+    owners: FrameOwners,
 }
 
 impl PageCache {
@@ -332,13 +306,13 @@ impl PageCache {
         self.files.entry(file).or_default()
     }
 
-    pub fn page(&self, file: FileId, index: u64) -> Option<&CachedPage> {
-        self.files.get(&file)?.pages.get(&index)
+    pub fn page(&self, file: FileId, index: u64) -> Option<CachedPage> {
+        self.files.get(&file)?.pages.get(index)
     }
 
     /// The file page a frame holds, if the frame is a cached page.
     pub fn owner_of(&self, frame: PhysAddr) -> Option<(FileId, u64)> {
-        self.owners.get(&frame).copied()
+        self.owners.get(frame)
     }
 
     /// Adds a page the kernel just filled (or is about to fill, with
@@ -347,44 +321,51 @@ impl PageCache {
     /// # Panics
     /// If the page is already cached: one copy of each file page.
     pub fn insert(&mut self, file: FileId, index: u64, frame: PhysAddr, state: PageState) {
-        let cache = self.file_mut(file);
-        let previous = cache.pages.insert(
-            index,
-            CachedPage {
-                frame,
-                state,
-                dirtied_at: 0,
-            },
-        );
-        assert!(
-            previous.is_none(),
-            "page {index} of file {file} cached twice"
-        );
-        cache.change(index, |_| ());
+        let added = self.file_mut(file).pages.insert(index, frame, state);
+        assert!(added, "page {index} of file {file} cached twice");
         self.owners.insert(frame, (file, index));
     }
 
     /// Marks a cached page dirty at time `now`; returns false if it is not
     /// cached.
     pub fn mark_dirty(&mut self, file: FileId, index: u64, now: u64) -> bool {
-        let Some(cache) = self.files.get_mut(&file) else {
-            return false;
-        };
-        cache
-            .change(index, |page| {
-                if !page.state.contains(PageState::DIRTY) {
-                    page.state.insert(PageState::DIRTY);
-                    page.dirtied_at = now;
-                }
-            })
-            .is_some()
+        let (key, bit) = locate(index);
+        self.files
+            .get_mut(&file)
+            .is_some_and(|cache| cache.pages.mark_dirty(key, bit, now) != 0)
+    }
+
+    /// Marks dirty at time `now` the cached pages that `frames` hold (the
+    /// frames whose D bits were found set); frames that are not the cache's
+    /// are left alone. Returns how many of `frames` were the cache's.
+    /// Frames that follow each other in memory and in their file cost a few
+    /// word operations per 64 pages.
+    pub fn mark_frames_dirty(
+        &mut self,
+        frames: impl IntoIterator<Item = PhysAddr>,
+        now: u64,
+    ) -> usize {
+        let mut owner_of = self.owners.lookup();
+        let mut owned = 0;
+        let pages = frames
+            .into_iter()
+            .filter_map(&mut owner_of)
+            .inspect(|_| owned += 1);
+        for (file, key, bits) in by_chunk(pages) {
+            let cache = self
+                .files
+                .get_mut(&file)
+                .expect("an owner's file is cached");
+            cache.pages.mark_dirty(key, bits, now);
+        }
+        owned
     }
 
     /// The dirty pages of `file` in `indices`, in index order.
     pub fn dirty_pages(&self, file: FileId, indices: Range<u64>) -> Vec<u64> {
         self.files
             .get(&file)
-            .map(|cache| cache.dirty.range(indices).copied().collect())
+            .map(|cache| cache.pages.dirty(indices).collect())
             .unwrap_or_default()
     }
 
@@ -404,75 +385,58 @@ impl PageCache {
 
     /// Starts write-back of the dirty pages of `file` in `indices` that are
     /// not already being written: each goes from dirty to under write-back.
+    /// Returns them in index order.
     pub fn begin_writeback(&mut self, file: FileId, indices: Range<u64>) -> Vec<PageToWrite> {
-        let Some(cache) = self.files.get_mut(&file) else {
-            return Vec::new();
-        };
-        let ready: Vec<u64> = cache
-            .dirty
-            .range(indices)
-            .filter(|index| !cache.writeback.contains(index))
-            .copied()
-            .collect();
-        ready
-            .into_iter()
-            .map(|index| {
-                let frame = cache.change(index, |page| {
-                    page.state.remove(PageState::DIRTY);
-                    page.state.insert(PageState::WRITEBACK);
-                    page.frame
-                });
-                PageToWrite {
-                    index,
-                    frame: frame.expect("an indexed page is cached"),
-                }
-            })
-            .collect()
+        let mut taken = Vec::new();
+        if let Some(cache) = self.files.get_mut(&file) {
+            cache.pages.begin_writeback(indices, &mut taken);
+        }
+        taken
     }
 
-    /// Ends the write-back of one page. Success leaves it clean unless it was
-    /// dirtied again meanwhile; an error makes it dirty again and is
-    /// recorded for the file.
-    pub fn end_writeback(&mut self, file: FileId, index: u64, result: Result<(), Errno>, now: u64) {
+    /// Ends the write-back of `pages` of `file` (each listed once).
+    /// Success leaves each clean unless it was dirtied again meanwhile; an
+    /// error makes them dirty again and is recorded for the file.
+    ///
+    /// # Panics
+    /// If one of them is cached but not under write-back.
+    pub fn end_writeback(
+        &mut self,
+        file: FileId,
+        pages: impl IntoIterator<Item = u64>,
+        result: Result<(), Errno>,
+        now: u64,
+    ) {
+        let mut pages = pages.into_iter().peekable();
+        if pages.peek().is_none() {
+            return;
+        }
         let cache = self.file_mut(file);
         if let Err(errno) = result {
             cache.errors.record(errno);
         }
-        cache.change(index, |page| {
-            assert!(
-                page.state.contains(PageState::WRITEBACK),
-                "page {index} of file {file} was not under write-back"
-            );
-            page.state.remove(PageState::WRITEBACK);
-            if result.is_err() && !page.state.contains(PageState::DIRTY) {
-                page.state.insert(PageState::DIRTY);
-                page.dirtied_at = now;
-            }
-        });
+        let failed_at = result.is_err().then_some(now);
+        cache.pages.end_writeback(file, pages, failed_at);
     }
 
-    /// Takes a page back from write-back that never reached the device (no
-    /// memory for the request): it is dirty again, and no error is recorded,
-    /// because nothing was lost — a later write-back tries again.
-    pub fn abort_writeback(&mut self, file: FileId, index: u64) {
-        let Some(cache) = self.files.get_mut(&file) else {
-            return;
-        };
-        cache.change(index, |page| {
-            assert!(
-                page.state.contains(PageState::WRITEBACK),
-                "page {index} of file {file} was not under write-back"
-            );
-            page.state.remove(PageState::WRITEBACK);
-            page.state.insert(PageState::DIRTY);
-        });
+    /// Takes `pages` of `file` back from write-back that never reached the
+    /// device (no memory for the request): they are dirty again, and no
+    /// error is recorded, because nothing was lost — a later write-back
+    /// tries again.
+    ///
+    /// # Panics
+    /// If one of them is cached but not under write-back.
+    pub fn abort_writeback(&mut self, file: FileId, pages: impl IntoIterator<Item = u64>) {
+        if let Some(cache) = self.files.get_mut(&file) {
+            cache.pages.abort_writeback(file, pages);
+        }
     }
 
     /// Whether any page of `file` in `indices` is still being written.
     pub fn writeback_in_flight(&self, file: FileId, indices: Range<u64>) -> bool {
         self.files
             .get(&file)
-            .is_some_and(|cache| cache.writeback.range(indices).next().is_some())
+            .is_some_and(|cache| cache.pages.first_under_writeback(indices).is_some())
     }
 
     /// Whether any page of `file` in `indices` is dirty or being written:
@@ -480,10 +444,9 @@ impl PageCache {
     /// Costs one lookup when the file has neither.
     pub fn unwritten_in(&self, file: FileId, indices: Range<u64>) -> bool {
         self.files.get(&file).is_some_and(|cache| {
-            let any_in = |set: &BTreeSet<u64>| {
-                !set.is_empty() && set.range(indices.clone()).next().is_some()
-            };
-            any_in(&cache.dirty) || any_in(&cache.writeback)
+            cache.pages.has_unwritten()
+                && (cache.pages.dirty(indices.clone()).next().is_some()
+                    || cache.pages.first_under_writeback(indices).is_some())
         })
     }
 
@@ -492,7 +455,7 @@ impl PageCache {
         let cache = self
             .files
             .get_mut(&file)
-            .filter(|cache| cache.pages.contains_key(&index))
+            .filter(|cache| cache.pages.contains(index))
             .expect("only cached pages are mapped");
         cache.mappings.add(index, mapper);
     }
@@ -510,11 +473,10 @@ impl PageCache {
         self.files
             .iter()
             .flat_map(|(&file, cache)| {
-                cache.dirty.iter().filter_map(move |&index| {
-                    let expired = !cache.writeback.contains(&index)
-                        && cache.pages[&index].dirtied_at <= deadline;
-                    expired.then_some((file, index))
-                })
+                cache
+                    .pages
+                    .expired(deadline)
+                    .map(move |index| (file, index))
             })
             .collect()
     }
@@ -528,22 +490,13 @@ impl PageCache {
         let Some(cache) = self.files.get_mut(&file) else {
             return Truncated::default();
         };
-        if let Some(index) = cache.writeback.range(first..).next() {
+        if let Some(index) = cache.pages.first_under_writeback(first..u64::MAX) {
             panic!("truncating page {index} of file {file} under write-back");
         }
-        cache.dirty.split_off(&first);
-        let pages = cache
-            .pages
-            .split_off(&first)
-            .into_iter()
-            .map(|(index, page)| {
-                self.owners.remove(&page.frame);
-                EvictedPage {
-                    index,
-                    frame: page.frame,
-                }
-            })
-            .collect();
+        let pages = cache.pages.split_off(first);
+        for page in &pages {
+            self.owners.remove(page.frame);
+        }
         Truncated {
             pages,
             mappings: cache.mappings.split_off(first),
@@ -552,9 +505,7 @@ impl PageCache {
 
     /// Whether any page of any file is dirty or being written.
     pub fn has_unwritten(&self) -> bool {
-        self.files
-            .values()
-            .any(|cache| !cache.dirty.is_empty() || !cache.writeback.is_empty())
+        self.files.values().any(|cache| cache.pages.has_unwritten())
     }
 }
 
@@ -578,51 +529,64 @@ pub struct WriteRun {
 }
 
 /// Groups pages into device requests: one per maximal run of consecutive
-/// disk blocks, capped at `max_blocks` blocks. `disk_blocks(page)` gives the
-/// disk block of each file-system block of the page, `None` where there is no
-/// block to write (beyond the end of the file). The pages come in index order.
+/// disk blocks, capped at `max_blocks` blocks. A page holds `per_page =
+/// PAGE_SIZE / block_size` file-system blocks; `disk_block(n * per_page +
+/// slot)` is the disk block of block `slot` of `pages[n]`, `None` where there
+/// is no block to write (beyond the end of the file). The pages come in
+/// index order.
 pub fn plan_write_runs(
     pages: &[PageToWrite],
     block_size: u32,
     max_blocks: u64,
-    mut disk_blocks: impl FnMut(u64) -> Result<Vec<Option<u64>>, Errno>,
-) -> Result<Vec<WriteRun>, Errno> {
+    disk_block: impl Fn(usize) -> Option<u64>,
+) -> Vec<WriteRun> {
+    let per_page = (PAGE_SIZE / u64::from(block_size)) as usize;
     let mut runs: Vec<WriteRun> = Vec::new();
+    let mut current: Option<WriteRun> = None;
+    let mut position = 0;
     for page in pages {
-        for (slot, block) in disk_blocks(page.index)?.into_iter().enumerate() {
+        for slot in 0..per_page {
+            let block = disk_block(position);
+            position += 1;
             let Some(block) = block else { continue };
             let segment = Segment {
                 frame: page.frame,
                 offset: slot as u32 * block_size,
                 len: block_size,
             };
-            match runs.last_mut() {
+            match &mut current {
                 Some(run) if run.first_block + run.blocks == block && run.blocks < max_blocks => {
                     run.blocks += 1;
-                    extend_segments(&mut run.segments, segment);
+                    match run.segments.last_mut() {
+                        Some(last)
+                            if last.frame == segment.frame
+                                && last.offset + last.len == segment.offset =>
+                        {
+                            last.len += block_size;
+                        }
+                        _ => run.segments.push(segment),
+                    }
                     if run.pages.last() != Some(&page.index) {
                         run.pages.push(page.index);
                     }
                 }
-                _ => runs.push(WriteRun {
-                    first_block: block,
-                    blocks: 1,
-                    segments: alloc::vec![segment],
-                    pages: alloc::vec![page.index],
-                }),
+                _ => {
+                    // Room for the longest run that can start here, so that
+                    // neither list grows block by block.
+                    let room = (max_blocks as usize).min(pages.len() * per_page - position + 1);
+                    let mut run = WriteRun {
+                        first_block: block,
+                        blocks: 1,
+                        segments: Vec::with_capacity(room),
+                        pages: Vec::with_capacity(room),
+                    };
+                    run.segments.push(segment);
+                    run.pages.push(page.index);
+                    runs.extend(current.replace(run));
+                }
             }
         }
     }
-    Ok(runs)
-}
-
-/// Appends `segment`, merging it into the last one when it continues it in
-/// the same frame.
-fn extend_segments(segments: &mut Vec<Segment>, segment: Segment) {
-    match segments.last_mut() {
-        Some(last) if last.frame == segment.frame && last.offset + last.len == segment.offset => {
-            last.len += segment.len;
-        }
-        _ => segments.push(segment),
-    }
+    runs.extend(current);
+    runs
 }

@@ -52,9 +52,8 @@ fn writeback_takes_only_dirty_pages_in_range_and_success_cleans_them() {
         PageState::UP_TO_DATE | PageState::WRITEBACK
     );
     assert!(cache.writeback_in_flight(FILE, 0..8));
-    for page in &taken {
-        cache.end_writeback(FILE, page.index, Ok(()), 200);
-    }
+    let indices: Vec<u64> = taken.iter().map(|page| page.index).collect();
+    cache.end_writeback(FILE, indices, Ok(()), 200);
     assert_eq!(state(&cache, 2), PageState::UP_TO_DATE);
     assert_eq!(cache.dirty_pages(FILE, 0..8), vec![1, 7]);
     assert!(!cache.writeback_in_flight(FILE, 0..8));
@@ -72,7 +71,7 @@ fn page_dirtied_during_writeback_stays_dirty() {
         cache.begin_writeback(FILE, 0..1).is_empty(),
         "already in flight"
     );
-    cache.end_writeback(FILE, 0, Ok(()), 200);
+    cache.end_writeback(FILE, [0], Ok(()), 200);
     assert_eq!(state(&cache, 0), PageState::UP_TO_DATE | PageState::DIRTY);
     assert_eq!(cache.page(FILE, 0).unwrap().dirtied_at, 150);
 }
@@ -84,8 +83,8 @@ fn failed_write_leaves_the_page_dirty_and_records_the_error() {
     let mut cache = cache_with(2, &[0, 1]);
     let mut cursor = cache.file_mut(FILE).errors.cursor();
     cache.begin_writeback(FILE, 0..2);
-    cache.end_writeback(FILE, 0, Err(Errno::EIO), 300);
-    cache.end_writeback(FILE, 1, Ok(()), 300);
+    cache.end_writeback(FILE, [0], Err(Errno::EIO), 300);
+    cache.end_writeback(FILE, [1], Ok(()), 300);
     assert_eq!(state(&cache, 0), PageState::UP_TO_DATE | PageState::DIRTY);
     assert_eq!(cache.page(FILE, 0).unwrap().dirtied_at, 300);
     assert_eq!(state(&cache, 1), PageState::UP_TO_DATE);
@@ -101,9 +100,8 @@ fn aborted_writeback_keeps_pages_dirty_without_an_error() {
     let mut cache = cache_with(2, &[0, 1]);
     let mut cursor = cache.file_mut(FILE).errors.cursor();
     let taken = cache.begin_writeback(FILE, 0..2);
-    for page in &taken {
-        cache.abort_writeback(FILE, page.index);
-    }
+    let indices: Vec<u64> = taken.iter().map(|page| page.index).collect();
+    cache.abort_writeback(FILE, indices);
     assert_eq!(cache.dirty_pages(FILE, 0..2), vec![0, 1]);
     assert!(!cache.writeback_in_flight(FILE, 0..2));
     let errors = cache.file(FILE).unwrap().errors;
@@ -118,7 +116,7 @@ fn each_opener_sees_a_writeback_error_once() {
     let mut early = cache.file_mut(FILE).errors.cursor();
     let mut other = early;
     cache.begin_writeback(FILE, 0..1);
-    cache.end_writeback(FILE, 0, Err(Errno::EIO), 1);
+    cache.end_writeback(FILE, [0], Err(Errno::EIO), 1);
     let mut late = cache.file(FILE).unwrap().errors.cursor();
     let errors = cache.file(FILE).unwrap().errors;
     assert_eq!(errors.check_and_advance(&mut early), Err(Errno::EIO));
@@ -293,6 +291,12 @@ fn pages(indices: &[u64]) -> Vec<PageToWrite> {
         .collect()
 }
 
+/// The disk blocks of the pages `indices`, page after page, as
+/// `plan_write_runs` looks them up: `disk(index)` gives one page's.
+fn blocks(indices: &[u64], disk: impl Fn(u64) -> Vec<Option<u64>>) -> Vec<Option<u64>> {
+    indices.iter().flat_map(|&index| disk(index)).collect()
+}
+
 fn whole_page(frame_number: u64) -> Segment {
     Segment {
         frame: frame(frame_number),
@@ -304,10 +308,9 @@ fn whole_page(frame_number: u64) -> Segment {
 /// "One device request per contiguous run of disk blocks."
 #[test]
 fn contiguous_pages_become_one_request() {
-    let runs = plan_write_runs(&pages(&[0, 1, 2, 3]), 4096, 1024, |index| {
-        Ok(vec![Some(500 + index)])
-    })
-    .unwrap();
+    let indices = [0, 1, 2, 3];
+    let disk = blocks(&indices, |index| vec![Some(500 + index)]);
+    let runs = plan_write_runs(&pages(&indices), 4096, 1024, |n| disk[n]);
     assert_eq!(
         runs,
         vec![WriteRun {
@@ -321,14 +324,11 @@ fn contiguous_pages_become_one_request() {
 
 #[test]
 fn a_gap_on_disk_or_in_the_file_starts_a_new_request() {
-    let disk = |index: u64| {
-        Ok(vec![Some(if index < 2 {
-            100 + index
-        } else {
-            900 + index
-        })])
-    };
-    let runs = plan_write_runs(&pages(&[0, 1, 2, 3, 6]), 4096, 1024, disk).unwrap();
+    let indices = [0, 1, 2, 3, 6];
+    let disk = blocks(&indices, |index| {
+        vec![Some(if index < 2 { 100 + index } else { 900 + index })]
+    });
+    let runs = plan_write_runs(&pages(&indices), 4096, 1024, |n| disk[n]);
     let starts: Vec<(u64, u64)> = runs
         .iter()
         .map(|run| (run.first_block, run.blocks))
@@ -338,10 +338,9 @@ fn a_gap_on_disk_or_in_the_file_starts_a_new_request() {
 
 #[test]
 fn requests_are_capped_at_the_device_limit() {
-    let runs = plan_write_runs(&pages(&[0, 1, 2, 3, 4]), 4096, 2, |index| {
-        Ok(vec![Some(index)])
-    })
-    .unwrap();
+    let indices = [0, 1, 2, 3, 4];
+    let disk = blocks(&indices, |index| vec![Some(index)]);
+    let runs = plan_write_runs(&pages(&indices), 4096, 2, |n| disk[n]);
     let sizes: Vec<u64> = runs.iter().map(|run| run.blocks).collect();
     assert_eq!(sizes, vec![2, 2, 1]);
 }
@@ -350,8 +349,8 @@ fn requests_are_capped_at_the_device_limit() {
 /// block after file block 11, so page 2 (blocks 8..12) and page 3 are split.
 #[test]
 fn small_blocks_split_a_page_where_the_disk_layout_breaks() {
-    let disk = |index: u64| {
-        Ok((0..4u64)
+    let disk = blocks(&[2, 3], |index| {
+        (0..4u64)
             .map(|slot| {
                 let file_block = index * 4 + slot;
                 Some(if file_block < 12 {
@@ -360,9 +359,9 @@ fn small_blocks_split_a_page_where_the_disk_layout_breaks() {
                     1001 + file_block
                 })
             })
-            .collect())
-    };
-    let runs = plan_write_runs(&pages(&[2, 3]), 1024, 1024, disk).unwrap();
+            .collect()
+    });
+    let runs = plan_write_runs(&pages(&[2, 3]), 1024, 1024, |n| disk[n]);
     assert_eq!(
         runs,
         vec![
@@ -392,8 +391,8 @@ fn small_blocks_split_a_page_where_the_disk_layout_breaks() {
 
 #[test]
 fn blocks_past_the_end_of_the_file_are_not_written() {
-    let disk = |_| Ok(vec![Some(40), Some(41), None, None]);
-    let runs = plan_write_runs(&pages(&[0]), 1024, 1024, disk).unwrap();
+    let disk = [Some(40), Some(41), None, None];
+    let runs = plan_write_runs(&pages(&[0]), 1024, 1024, |n| disk[n]);
     assert_eq!(runs.len(), 1);
     assert_eq!(
         runs[0].segments,
@@ -405,55 +404,106 @@ fn blocks_past_the_end_of_the_file_are_not_written() {
     );
 }
 
-#[test]
-fn a_block_map_error_is_returned() {
-    let result = plan_write_runs(&pages(&[0]), 4096, 8, |_| Err(Errno::ENOSPC));
-    assert_eq!(result, Err(Errno::ENOSPC));
-}
-
 /// Random sequences of the page cache's state changes and reverse-map
-/// updates: after every step the indexed answers (dirty pages, writes in
-/// flight, expiry, mappings) must equal what the page states and a
-/// page-by-page model of the mappings say.
-mod indices_follow_the_states {
+/// updates, against a page-by-page model: after every step each page's state,
+/// the indexed answers (dirty pages, writes in flight, expiry, frame owners)
+/// and the mappings must be what the model says. Page indices are drawn
+/// around the edges of the cache's 64-page chunks.
+mod cache_follows_a_page_by_page_model {
     use super::*;
+    use mm::page_cache::CachedPage;
     use proptest::prelude::*;
     use std::collections::BTreeMap;
+    use std::collections::btree_map::Entry;
+    use std::ops::Range;
 
-    const PAGES: u64 = 16;
+    const MAPPED_PAGES: u64 = 16;
     const VIRTUAL_PAGES: u64 = 24;
     const BASE: u64 = 0x4000_0000;
+    /// The page indices the operations use.
+    const WINDOWS: [Range<u64>; 4] = [0..MAPPED_PAGES, 56..72, 120..136, 250..262];
 
     #[derive(Clone, Debug)]
     enum Op {
-        Insert { index: u64 },
-        MarkDirty { index: u64, now: u64 },
-        BeginWriteback { start: u64, len: u64 },
-        EndWriteback { pick: usize, ok: bool, now: u64 },
-        AbortWriteback { pick: usize },
-        Truncate { first: u64 },
-        Map { root: u64, page: u64, index: u64 },
-        Unmap { root: u64, page: u64 },
+        Insert {
+            index: u64,
+        },
+        MarkDirty {
+            index: u64,
+            now: u64,
+        },
+        MarkFramesDirty {
+            frames: Vec<(u64, bool)>,
+            now: u64,
+        },
+        BeginWriteback {
+            start: u64,
+            len: u64,
+        },
+        EndWriteback {
+            picks: Vec<bool>,
+            ok: bool,
+            now: u64,
+        },
+        AbortWriteback {
+            picks: Vec<bool>,
+        },
+        Truncate {
+            first: u64,
+        },
+        Map {
+            root: u64,
+            page: u64,
+            index: u64,
+        },
+        Unmap {
+            root: u64,
+            page: u64,
+        },
+    }
+
+    fn index() -> impl Strategy<Value = u64> {
+        prop_oneof![
+            WINDOWS[0].clone(),
+            WINDOWS[1].clone(),
+            WINDOWS[2].clone(),
+            WINDOWS[3].clone()
+        ]
     }
 
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
-            2 => (0..PAGES).prop_map(|index| Op::Insert { index }),
-            1 => (0..PAGES, 0..100u64).prop_map(|(index, now)| Op::MarkDirty { index, now }),
-            1 => (0..PAGES, 0..PAGES).prop_map(|(start, len)| Op::BeginWriteback { start, len }),
-            1 => (any::<usize>(), any::<bool>(), 0..100u64)
-                .prop_map(|(pick, ok, now)| Op::EndWriteback { pick, ok, now }),
-            1 => any::<usize>().prop_map(|pick| Op::AbortWriteback { pick }),
-            1 => (0..PAGES).prop_map(|first| Op::Truncate { first }),
+            4 => index().prop_map(|index| Op::Insert { index }),
+            1 => (index(), 0..100u64).prop_map(|(index, now)| Op::MarkDirty { index, now }),
+            // Each frame is a page's, or (false) a frame the cache does not own.
+            2 => (proptest::collection::vec((index(), any::<bool>()), 0..40), 0..100u64)
+                .prop_map(|(frames, now)| Op::MarkFramesDirty { frames, now }),
+            1 => (index(), 0..200u64).prop_map(|(start, len)| Op::BeginWriteback { start, len }),
+            1 => (proptest::collection::vec(any::<bool>(), 0..40), any::<bool>(), 0..100u64)
+                .prop_map(|(picks, ok, now)| Op::EndWriteback { picks, ok, now }),
+            1 => proptest::collection::vec(any::<bool>(), 0..40)
+                .prop_map(|picks| Op::AbortWriteback { picks }),
+            1 => index().prop_map(|first| Op::Truncate { first }),
             // Few distinct offsets between file and virtual pages, so that
             // mappings often continue each other and runs merge and split.
             3 => (0..2u64, 0..VIRTUAL_PAGES, 0..3u64).prop_map(|(root, page, offset)| Op::Map {
                 root,
                 page,
-                index: (page + offset) % PAGES
+                index: (page + offset) % MAPPED_PAGES
             }),
             2 => (0..2u64, 0..VIRTUAL_PAGES).prop_map(|(root, page)| Op::Unmap { root, page }),
         ]
+    }
+
+    /// The frame holding page `index`: scattered over several of the
+    /// owner tables' 2 MiB regions, one frame per page.
+    fn frame_of(index: u64) -> PhysAddr {
+        PhysAddr::new((256 + index * 97 % 4096) * PAGE)
+    }
+
+    /// A frame that is no page's.
+    fn foreign(index: u64) -> PhysAddr {
+        PhysAddr::new((1 << 20) * PAGE + index * PAGE)
     }
 
     fn mapper(root: u64, page: u64) -> Mapper {
@@ -463,22 +513,55 @@ mod indices_follow_the_states {
         }
     }
 
-    /// Each cached page's state and when it was dirtied.
-    fn states(cache: &PageCache) -> BTreeMap<u64, (PageState, u64)> {
-        (0..PAGES)
-            .filter_map(|index| {
-                let page = cache.page(FILE, index)?;
-                Some((index, (page.state, page.dirtied_at)))
-            })
-            .collect()
+    /// The model: each cached page's frame, state and dirtying time, and
+    /// whether the file has a write-back error its reader has not seen.
+    #[derive(Default)]
+    struct Model {
+        pages: BTreeMap<u64, CachedPage>,
+        unseen_error: bool,
     }
 
-    fn under_writeback(cache: &PageCache) -> Vec<u64> {
-        states(cache)
-            .into_iter()
-            .filter(|(_, (state, _))| state.contains(PageState::WRITEBACK))
-            .map(|(index, _)| index)
-            .collect()
+    impl Model {
+        fn mark_dirty(&mut self, index: u64, now: u64) -> bool {
+            let Some(page) = self.pages.get_mut(&index) else {
+                return false;
+            };
+            if !page.state.contains(PageState::DIRTY) {
+                page.state.insert(PageState::DIRTY);
+                page.dirtied_at = now;
+            }
+            true
+        }
+
+        fn with(&self, flag: PageState) -> Vec<u64> {
+            self.pages
+                .iter()
+                .filter(|(_, page)| page.state.contains(flag))
+                .map(|(&index, _)| index)
+                .collect()
+        }
+
+        /// The pages under write-back whose `picks` entry is true.
+        fn picked(&self, picks: &[bool]) -> Vec<u64> {
+            self.with(PageState::WRITEBACK)
+                .into_iter()
+                .zip(picks.iter().chain(std::iter::repeat(&false)))
+                .filter(|(_, pick)| **pick)
+                .map(|(index, _)| index)
+                .collect()
+        }
+
+        fn end_writeback(&mut self, pages: &[u64], ok: bool, now: u64) {
+            for index in pages {
+                let page = self.pages.get_mut(index).unwrap();
+                page.state.remove(PageState::WRITEBACK);
+                if !ok && !page.state.contains(PageState::DIRTY) {
+                    page.state.insert(PageState::DIRTY);
+                    page.dirtied_at = now;
+                }
+            }
+            self.unseen_error |= !ok && !pages.is_empty();
+        }
     }
 
     /// Every (mapper, file page) pair the reverse map's runs cover.
@@ -502,47 +585,48 @@ mod indices_follow_the_states {
             .collect()
     }
 
-    fn check(cache: &PageCache, mapped: &BTreeMap<Mapper, u64>) {
-        let states = states(cache);
-        let with = |flag: PageState| -> Vec<u64> {
-            states
-                .iter()
-                .filter(|(_, (state, _))| state.contains(flag))
-                .map(|(&index, _)| index)
-                .collect()
-        };
-        let dirty = with(PageState::DIRTY);
-        assert_eq!(cache.dirty_pages(FILE, 0..u64::MAX), dirty);
-        assert_eq!(
-            cache.unwritten_in(FILE, 0..u64::MAX),
-            states
-                .values()
-                .any(|(state, _)| state.intersects(PageState::DIRTY | PageState::WRITEBACK))
-        );
-        assert!(!cache.unwritten_in(FILE + 1, 0..u64::MAX));
-        assert_eq!(
-            cache.dirty_pages(FILE, 3..9),
-            dirty
-                .iter()
-                .copied()
-                .filter(|index| (3..9).contains(index))
-                .collect::<Vec<_>>()
-        );
-        for index in 0..PAGES {
-            let writing = states
-                .get(&index)
-                .is_some_and(|(state, _)| state.contains(PageState::WRITEBACK));
-            assert_eq!(cache.writeback_in_flight(FILE, index..index + 1), writing);
-            let dirty_or_writing = writing || dirty.contains(&index);
-            assert_eq!(cache.unwritten_in(FILE, index..index + 1), dirty_or_writing);
+    fn check(cache: &PageCache, model: &Model, mapped: &BTreeMap<Mapper, u64>) {
+        for index in WINDOWS.into_iter().flatten() {
+            let page = model.pages.get(&index);
+            assert_eq!(cache.page(FILE, index).as_ref(), page, "page {index}");
+            assert_eq!(
+                cache.owner_of(frame_of(index)),
+                page.map(|_| (FILE, index)),
+                "owner of page {index}'s frame"
+            );
+            assert_eq!(
+                cache.writeback_in_flight(FILE, index..index + 1),
+                page.is_some_and(|page| page.state.contains(PageState::WRITEBACK))
+            );
+        }
+        let dirty = model.with(PageState::DIRTY);
+        let writing = model.with(PageState::WRITEBACK);
+        for range in [0..u64::MAX, 3..65, 61..130, 64..128, 128..250] {
+            let within = |indices: &[u64]| -> Vec<u64> {
+                indices
+                    .iter()
+                    .copied()
+                    .filter(|index| range.contains(index))
+                    .collect()
+            };
+            assert_eq!(cache.dirty_pages(FILE, range.clone()), within(&dirty));
+            assert_eq!(
+                cache.writeback_in_flight(FILE, range.clone()),
+                !within(&writing).is_empty()
+            );
+            assert_eq!(
+                cache.unwritten_in(FILE, range.clone()),
+                !within(&dirty).is_empty() || !within(&writing).is_empty()
+            );
         }
         for deadline in [0, 50, u64::MAX] {
-            let expired: Vec<(u64, u64)> = states
+            let expired: Vec<(u64, u64)> = model
+                .pages
                 .iter()
-                .filter(|(_, (state, dirtied_at))| {
-                    state.contains(PageState::DIRTY)
-                        && !state.contains(PageState::WRITEBACK)
-                        && *dirtied_at <= deadline
+                .filter(|(_, page)| {
+                    page.state.contains(PageState::DIRTY)
+                        && !page.state.contains(PageState::WRITEBACK)
+                        && page.dirtied_at <= deadline
                 })
                 .map(|(&index, _)| (FILE, index))
                 .collect();
@@ -550,10 +634,9 @@ mod indices_follow_the_states {
         }
         assert_eq!(
             cache.has_unwritten(),
-            states
-                .values()
-                .any(|(state, _)| state.intersects(PageState::DIRTY | PageState::WRITEBACK))
+            !dirty.is_empty() || !writing.is_empty()
         );
+        assert!(!cache.unwritten_in(FILE + 1, 0..u64::MAX));
 
         let runs: Vec<_> = cache.mappings(FILE, 0..u64::MAX).collect();
         assert_eq!(&expand(&runs), mapped);
@@ -575,55 +658,88 @@ mod indices_follow_the_states {
 
     proptest! {
         #[test]
-        fn random_sequences(ops in proptest::collection::vec(op(), 1..60)) {
+        fn random_sequences(ops in proptest::collection::vec(op(), 1..80)) {
             let mut cache = PageCache::new();
+            let mut model = Model::default();
+            let mut cursor = cache.file_mut(FILE).errors.cursor();
             let mut mapped: BTreeMap<Mapper, u64> = BTreeMap::new();
             for op in ops {
                 match op {
                     Op::Insert { index } => {
-                        if cache.page(FILE, index).is_none() {
-                            cache.insert(FILE, index, frame(index), PageState::UP_TO_DATE);
+                        if let Entry::Vacant(entry) = model.pages.entry(index) {
+                            cache.insert(FILE, index, frame_of(index), PageState::UP_TO_DATE);
+                            entry.insert(CachedPage {
+                                frame: frame_of(index),
+                                state: PageState::UP_TO_DATE,
+                                dirtied_at: 0,
+                            });
                         }
                     }
                     Op::MarkDirty { index, now } => {
-                        let cached = cache.page(FILE, index).is_some();
-                        prop_assert_eq!(cache.mark_dirty(FILE, index, now), cached);
+                        prop_assert_eq!(cache.mark_dirty(FILE, index, now), model.mark_dirty(index, now));
+                    }
+                    Op::MarkFramesDirty { frames, now } => {
+                        let frames: Vec<PhysAddr> = frames
+                            .iter()
+                            .map(|&(index, ours)| if ours { frame_of(index) } else { foreign(index) })
+                            .collect();
+                        let owned = frames
+                            .iter()
+                            .filter(|&&frame| {
+                                let index = (0..4096).find(|&index| frame_of(index) == frame);
+                                index.is_some_and(|index| model.mark_dirty(index, now))
+                            })
+                            .count();
+                        prop_assert_eq!(cache.mark_frames_dirty(frames, now), owned);
                     }
                     Op::BeginWriteback { start, len } => {
-                        let ready: Vec<u64> = states(&cache)
-                            .into_iter()
-                            .filter(|(index, (state, _))| {
-                                (start..start + len).contains(index)
-                                    && state.contains(PageState::DIRTY)
-                                    && !state.contains(PageState::WRITEBACK)
+                        let ready: Vec<PageToWrite> = model
+                            .pages
+                            .iter_mut()
+                            .filter(|(index, page)| {
+                                (start..start + len).contains(*index)
+                                    && page.state.contains(PageState::DIRTY)
+                                    && !page.state.contains(PageState::WRITEBACK)
                             })
-                            .map(|(index, _)| index)
+                            .map(|(&index, page)| {
+                                page.state.remove(PageState::DIRTY);
+                                page.state.insert(PageState::WRITEBACK);
+                                PageToWrite { index, frame: page.frame }
+                            })
                             .collect();
-                        let taken: Vec<u64> = cache
-                            .begin_writeback(FILE, start..start + len)
-                            .iter()
-                            .map(|page| page.index)
-                            .collect();
-                        prop_assert_eq!(taken, ready);
+                        prop_assert_eq!(cache.begin_writeback(FILE, start..start + len), ready);
                     }
-                    Op::EndWriteback { pick, ok, now } => {
-                        let writing = under_writeback(&cache);
-                        if !writing.is_empty() {
-                            let result = if ok { Ok(()) } else { Err(Errno::EIO) };
-                            cache.end_writeback(FILE, writing[pick % writing.len()], result, now);
-                        }
+                    Op::EndWriteback { picks, ok, now } => {
+                        let pages = model.picked(&picks);
+                        let result = if ok { Ok(()) } else { Err(Errno::EIO) };
+                        cache.end_writeback(FILE, pages.iter().copied(), result, now);
+                        model.end_writeback(&pages, ok, now);
                     }
-                    Op::AbortWriteback { pick } => {
-                        let writing = under_writeback(&cache);
-                        if !writing.is_empty() {
-                            cache.abort_writeback(FILE, writing[pick % writing.len()]);
+                    Op::AbortWriteback { picks } => {
+                        let pages = model.picked(&picks);
+                        cache.abort_writeback(FILE, pages.iter().copied());
+                        for index in pages {
+                            let page = model.pages.get_mut(&index).unwrap();
+                            page.state.remove(PageState::WRITEBACK);
+                            page.state.insert(PageState::DIRTY);
                         }
                     }
                     Op::Truncate { first } => {
-                        for index in under_writeback(&cache).into_iter().filter(|&i| i >= first) {
-                            cache.end_writeback(FILE, index, Ok(()), 0);
-                        }
+                        let writing: Vec<u64> = model
+                            .with(PageState::WRITEBACK)
+                            .into_iter()
+                            .filter(|&index| index >= first)
+                            .collect();
+                        cache.end_writeback(FILE, writing.iter().copied(), Ok(()), 0);
+                        model.end_writeback(&writing, true, 0);
                         let truncated = cache.truncate(FILE, first);
+                        let evicted: Vec<EvictedPage> = model
+                            .pages
+                            .split_off(&first)
+                            .into_iter()
+                            .map(|(index, page)| EvictedPage { index, frame: page.frame })
+                            .collect();
+                        prop_assert_eq!(truncated.pages, evicted);
                         let unmapped: BTreeMap<Mapper, u64> =
                             mapped.iter().filter(|(_, index)| **index >= first).map(|(&m, &i)| (m, i)).collect();
                         prop_assert_eq!(expand(&truncated.mappings), unmapped);
@@ -631,7 +747,7 @@ mod indices_follow_the_states {
                     }
                     Op::Map { root, page, index } => {
                         let mapper = mapper(root, page);
-                        if cache.page(FILE, index).is_some() && !mapped.contains_key(&mapper) {
+                        if model.pages.contains_key(&index) && !mapped.contains_key(&mapper) {
                             cache.add_mapper(FILE, index, mapper);
                             mapped.insert(mapper, index);
                         }
@@ -643,7 +759,10 @@ mod indices_follow_the_states {
                         }
                     }
                 }
-                check(&cache, &mapped);
+                check(&cache, &model, &mapped);
+                let errors = cache.file(FILE).unwrap().errors;
+                let unseen = std::mem::take(&mut model.unseen_error);
+                prop_assert_eq!(errors.check_and_advance(&mut cursor).is_err(), unseen);
             }
         }
     }

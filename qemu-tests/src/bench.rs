@@ -113,5 +113,75 @@ pub fn bench() -> Result<ExitCode, String> {
         );
     }
     println!("(ours/Linux: how many times better ours is; at least 1.00x means ours is as good)");
+    for (kernel, figures) in [("ours", &ours), ("Linux", &linux)] {
+        if let Some(share) = share_of_device_limit(figures) {
+            println!(
+                "{kernel}: 64 MiB MS_SYNC write-back at {:.0}% of the device limit (O_DIRECT)",
+                share * 100.0
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Write-back throughput over O_DIRECT throughput in the same run: how close
+/// msync comes to what the device and file system take at best.
+fn share_of_device_limit(figures: &[Figure]) -> Option<f64> {
+    let rate = |name: &str| {
+        figures
+            .iter()
+            .find(|figure| figure.name == name)
+            .map(|figure| figure.value)
+    };
+    Some(rate("writeback_64mib_ms_sync")? / rate("direct_64mib_write")?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONSOLE: &str = "bench writeback_64mib_ms_sync 900.0 MiB/s\n\
+                           noise bench line\n\
+                           bench clean_64mib_ms_sync 4.5 us\n\
+                           bench direct_64mib_write 1000.0 MiB/s\n\
+                           bench done\n";
+
+    #[test]
+    fn figures_are_read_from_bench_lines_only() {
+        let read = figures(CONSOLE);
+        let names: Vec<&str> = read.iter().map(|figure| figure.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "writeback_64mib_ms_sync",
+                "clean_64mib_ms_sync",
+                "direct_64mib_write"
+            ]
+        );
+        assert_eq!(read[1].value, 4.5);
+        assert_eq!(read[1].unit, "us");
+    }
+
+    #[test]
+    fn ratio_is_better_when_a_rate_is_higher_or_a_time_lower() {
+        let figure = |value: f64, unit: &str| Figure {
+            name: String::new(),
+            value,
+            unit: unit.into(),
+        };
+        assert_eq!(
+            Figure::ours_over_linux(&figure(600.0, "MiB/s"), &figure(300.0, "MiB/s")),
+            2.0
+        );
+        assert_eq!(
+            Figure::ours_over_linux(&figure(4.0, "us"), &figure(2.0, "us")),
+            0.5
+        );
+    }
+
+    #[test]
+    fn write_back_share_of_the_device_limit() {
+        assert_eq!(share_of_device_limit(&figures(CONSOLE)), Some(0.9));
+        assert_eq!(share_of_device_limit(&figures("bench done\n")), None);
+    }
 }

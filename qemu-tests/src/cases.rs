@@ -532,7 +532,16 @@ fn check_written_image(cx: &Context) -> Result<(), String> {
     expect("0xa5 (written)", 100..104, Some(0xa5))?;
     expect("the pattern", 104..2048, None)?;
     expect("0x5c (the 1 MiB write)", 2048..4096, Some(0x5c))?;
-    expect("the pattern", 4096..32768, None)?;
+    expect("the pattern", 4096..8192, None)?;
+    for page in 0..70 {
+        let sectors = 8192 + page * 8..8192 + (page + 1) * 8;
+        expect(
+            "the gathered write's page",
+            sectors,
+            Some(0x30 + page as u8),
+        )?;
+    }
+    expect("the pattern", 8752..32768, None)?;
     expect("zero (the throughput writes)", 32768..65536, Some(0))
 }
 

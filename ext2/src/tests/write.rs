@@ -156,6 +156,52 @@ fn writing_past_the_end_leaves_a_hole() {
     unmount_and_check(&scratch, fs, "/holey", &expected);
 }
 
+/// Mapping a range of allocated blocks that crosses from the direct slots
+/// through the single-indirect block into the double-indirect tree finds
+/// exactly what the block map says, block by block; a hole in such a range
+/// gets a new block and the blocks around it keep theirs.
+#[test]
+fn mapping_a_range_across_indirect_tables_agrees_with_the_block_map() {
+    const BLOCKS: u64 = 12 + 256 + 100;
+    let scratch = Scratch::new("write-map-tables");
+    let mut fs = mount(scratch.mkfs(Mkfs::new(1024, 4096)));
+    let file = fs.create(ROOT_INODE, b"tables", 0o644, now()).unwrap();
+    // Backwards, so that the disk blocks are not simply consecutive.
+    for block in (0..BLOCKS).rev() {
+        let data = pattern(1024, block as u32);
+        assert_eq!(fs.write_at(file, block * 1024, &data, now()), Ok(1024));
+    }
+    fs.sync(now()).unwrap();
+    let expected: Vec<u32> = (0..BLOCKS)
+        .map(|block| fs.block_of(file, block).unwrap().expect("allocated"))
+        .collect();
+    let mut mapped = vec![MappedBlock::default(); (BLOCKS - 5) as usize];
+    assert_eq!(
+        fs.map_blocks_allocating(file, 5, &mut mapped),
+        Ok(mapped.len())
+    );
+    let found: Vec<u32> = mapped.iter().map(|block| block.disk_block).collect();
+    assert_eq!(found, expected[5..]);
+    assert!(mapped.iter().all(|block| !block.newly_allocated));
+    assert!(!fs.has_unsynced_changes());
+
+    fs.set_len(file, 300 * 1024, now()).unwrap();
+    fs.set_len(file, BLOCKS * 1024, now()).unwrap();
+    assert_eq!(fs.block_of(file, 300), Ok(None));
+    mapped.fill(MappedBlock::default());
+    assert_eq!(
+        fs.map_blocks_allocating(file, 5, &mut mapped),
+        Ok(mapped.len())
+    );
+    for (offset, block) in mapped.iter().enumerate() {
+        let file_block = offset + 5;
+        assert_eq!(block.newly_allocated, file_block >= 300, "{file_block}");
+        if file_block < 300 {
+            assert_eq!(block.disk_block, expected[file_block]);
+        }
+    }
+}
+
 #[test]
 fn page_cache_style_writeback_through_the_block_map() {
     let scratch = Scratch::new("write-map");

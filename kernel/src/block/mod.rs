@@ -2,9 +2,11 @@
 //! adjacent transfers merged into one device request, and ext2's
 //! [`BlockDevice`] on top.
 //!
-//! Callers' buffers may be anywhere (a kernel stack is not physically
-//! contiguous), so every request goes through a [`DmaBuffer`]: a merged run is
-//! copied in before a write and out after a read.
+//! A batch's buffers may be anywhere (a kernel stack is not physically
+//! contiguous), so its requests go through a [`DmaBuffer`]: a merged run is
+//! copied in before a write and out after a read. Memory whose physical
+//! segments are known (page-cache frames, pinned user pages) is written
+//! without a copy by [`Disk::submit_gathered_write`].
 //!
 //! Every test in this module needs a disk (see `tests.rs`); the disk-less
 //! boot excludes them with `test=-kernel::block::`.
@@ -16,10 +18,11 @@ mod tests;
 use abi::Errno;
 use alloc::vec::Vec;
 use ext2::BlockDevice;
-pub use virtio_blk::{Disk, DmaBuffer, SECTOR_SIZE, Ticket, disks};
+pub use virtio_blk::{Disk, DmaBuffer, PhysSegment, SECTOR_SIZE, Ticket, disks};
 
-/// The largest single device request the block layer builds: long runs are
-/// split so that their bounce buffers stay modest contiguous allocations.
+/// The largest single device request the block layer and the page cache
+/// build: long runs are split so that a batch's bounce buffers stay modest
+/// contiguous allocations and write-back can start the device early.
 pub const MAX_REQUEST_BYTES: usize = 1 << 20;
 
 /// One transfer of a batch: whole sectors from `first_sector`.
@@ -153,6 +156,71 @@ fn merge_runs(batch: &[Transfer], order: &[usize]) -> Vec<Vec<usize>> {
         }
     }
     runs
+}
+
+impl Disk {
+    /// Writes the memory of `segments`, one after the other, from
+    /// `first_sector` on, with as few requests as the device takes:
+    /// physically adjacent segments become one, and a new request starts
+    /// when one holds [`Disk::max_segments`]. Each request's ticket goes into
+    /// `tickets` as it is submitted, so on an error the requests already in
+    /// flight are still there to wait for. A request must end on a sector
+    /// boundary: `EINVAL` if the segments do not allow it.
+    ///
+    /// # Safety
+    /// As [`Disk::submit_write_segments`]: the memory stays allocated until
+    /// every ticket has been collected.
+    pub unsafe fn submit_gathered_write(
+        &'static self,
+        first_sector: u64,
+        segments: impl IntoIterator<Item = PhysSegment>,
+        tickets: &mut Vec<Ticket<()>>,
+    ) -> Result<(), Errno> {
+        let mut request: Vec<PhysSegment> = Vec::with_capacity(self.max_segments());
+        let mut sector = first_sector;
+        let mut submit = |request: &mut Vec<PhysSegment>| -> Result<(), Errno> {
+            let bytes: usize = request.iter().map(|segment| segment.len).sum();
+            // SAFETY: the caller keeps the memory allocated until collected.
+            tickets.push(unsafe { self.submit_write_segments(sector, request)? });
+            sector += (bytes / SECTOR_SIZE) as u64;
+            request.clear();
+            Ok(())
+        };
+        for segment in segments {
+            if let Some(last) = request.last_mut()
+                && last.start + last.len as u64 == segment.start
+            {
+                last.len += segment.len;
+                continue;
+            }
+            if request.len() == self.max_segments() {
+                submit(&mut request)?;
+            }
+            request.push(segment);
+        }
+        if request.is_empty() {
+            return Ok(());
+        }
+        submit(&mut request)
+    }
+}
+
+/// The part of the memory `segments` holds (one after the other) that lies
+/// at byte offsets `range` of it.
+pub fn segments_within(
+    segments: &[PhysSegment],
+    range: core::ops::Range<usize>,
+) -> impl Iterator<Item = PhysSegment> + '_ {
+    let mut position = 0;
+    segments.iter().filter_map(move |segment| {
+        let (start, end) = (position, position + segment.len);
+        position = end;
+        let (from, to) = (start.max(range.start), end.min(range.end));
+        (from < to).then(|| PhysSegment {
+            start: segment.start + (from - start) as u64,
+            len: to - from,
+        })
+    })
 }
 
 /// Copies a completed read run's bytes to its transfers' buffers.

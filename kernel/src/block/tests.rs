@@ -7,8 +7,9 @@
 //! The runner checks afterwards, on the host, the bytes the `rw_disk_` tests
 //! wrote: keep the sector numbers and fills here in step with `cases.rs`.
 
-use super::{DmaBuffer, SECTOR_SIZE, Transfer, disks};
+use super::{DmaBuffer, PhysSegment, SECTOR_SIZE, Transfer, disks};
 use crate::block::Disk;
+use crate::memory::{frames, phys_to_virt};
 use abi::Errno;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -26,6 +27,11 @@ const WRITTEN_FILL: u8 = 0xa5;
 /// One MiB from this sector, written with [`MEGABYTE_FILL`] by one request.
 const MEGABYTE_SECTOR: u64 = 2048;
 const MEGABYTE_FILL: u8 = 0x5c;
+/// [`GATHERED_PAGES`] pages from this sector, page `i` filled with
+/// `GATHERED_FILL + i`, written from scattered frames.
+const GATHERED_SECTOR: u64 = 8192;
+const GATHERED_PAGES: usize = 70;
+const GATHERED_FILL: u8 = 0x30;
 /// The sector the blkdebug configuration fails writes to.
 const BAD_SECTOR: u64 = 4096;
 
@@ -91,6 +97,72 @@ crate::kernel_test!(rw_disk_one_request_for_a_contiguous_megabyte, {
         .wait()
         .expect("reading 1 MiB");
     assert!(read.as_slice().iter().all(|&byte| byte == MEGABYTE_FILL));
+});
+
+// Pages in frames that are not adjacent (taken in reverse order) go out as
+// segments of the same requests, split where one request's segments run out.
+crate::kernel_test!(rw_disk_gathered_write_from_scattered_frames, {
+    let disk = disk();
+    let mut pages: Vec<_> = (0..GATHERED_PAGES)
+        .map(|_| frames::alloc_frame().expect("a frame"))
+        .collect();
+    pages.reverse();
+    for (index, &frame) in pages.iter().enumerate() {
+        // SAFETY: a frame just allocated, reachable only from here.
+        unsafe {
+            phys_to_virt(frame)
+                .as_mut_ptr::<u8>()
+                .write_bytes(GATHERED_FILL + index as u8, 4096)
+        };
+    }
+    let segments = pages.iter().map(|&start| PhysSegment { start, len: 4096 });
+    let before = disk.requests_submitted();
+    let mut tickets = Vec::new();
+    // SAFETY: the frames are freed only after every ticket is collected.
+    unsafe { disk.submit_gathered_write(GATHERED_SECTOR, segments, &mut tickets) }
+        .expect("submitting");
+    for ticket in tickets {
+        ticket.wait().expect("writing");
+    }
+    let requests = GATHERED_PAGES.div_ceil(disk.max_segments()) as u64;
+    assert_eq!(disk.requests_submitted() - before, requests);
+    for frame in pages {
+        frames::free_frame(frame);
+    }
+    let read = disk
+        .submit_read(
+            GATHERED_SECTOR,
+            DmaBuffer::new(GATHERED_PAGES * 4096).expect("DMA memory"),
+        )
+        .expect("submitting")
+        .wait()
+        .expect("reading back");
+    for (index, page) in read.as_slice().chunks(4096).enumerate() {
+        assert!(
+            page.iter().all(|&byte| byte == GATHERED_FILL + index as u8),
+            "page {index}"
+        );
+    }
+});
+
+crate::kernel_test!(rw_disk_segments_must_make_whole_sectors, {
+    let disk = disk();
+    let frame = frames::alloc_frame().expect("a frame");
+    let half = PhysSegment {
+        start: frame,
+        len: SECTOR_SIZE / 2,
+    };
+    let before = disk.requests_submitted();
+    // SAFETY: nothing is submitted; the frame is freed after.
+    let refused = unsafe { disk.submit_write_segments(GATHERED_SECTOR, &[half]) };
+    assert!(matches!(refused, Err(Errno::EINVAL)));
+    let too_many =
+        alloc::vec![PhysSegment { start: frame, len: SECTOR_SIZE }; disk.max_segments() + 1];
+    // SAFETY: as above.
+    let refused = unsafe { disk.submit_write_segments(GATHERED_SECTOR, &too_many) };
+    assert!(matches!(refused, Err(Errno::EINVAL)));
+    assert_eq!(disk.requests_submitted(), before);
+    frames::free_frame(frame);
 });
 
 crate::kernel_test!(rw_disk_batch_merges_adjacent_transfers, {

@@ -129,15 +129,9 @@ fn clear_dirty_bits(runs: impl Iterator<Item = Mapping>) -> (DirtyScan, Vec<Phys
 
 /// Marks the cached pages held by `frames` dirty.
 fn mark_dirty_frames(cache: &mut PageCache, frames: &[PhysAddr], scan: &mut DirtyScan) {
-    if frames.is_empty() {
-        return;
-    }
-    let now = crate::time::now_ns();
-    for &frame in frames {
-        if let Some((file, index)) = cache.owner_of(frame) {
-            cache.mark_dirty(file, index, now);
-            scan.dirty_pages += 1;
-        }
+    if !frames.is_empty() {
+        let now = crate::time::now_ns();
+        scan.dirty_pages += cache.mark_frames_dirty(frames.iter().copied(), now);
     }
 }
 

@@ -11,11 +11,10 @@
 //! when their request succeeded.
 
 use super::FileSystem;
-use crate::block::{DmaBuffer, MAX_REQUEST_BYTES, SECTOR_SIZE, Ticket};
+use crate::block::{MAX_REQUEST_BYTES, PhysSegment, SECTOR_SIZE, Ticket};
 use crate::memory::machine::{DirectMap, HardwareTlb, KernelFrames};
 use crate::memory::{frames, phys_to_virt};
 use abi::Errno;
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::ops::Range;
 use ext2::{Ext2, InodeNumber, MappedBlock};
@@ -25,22 +24,16 @@ use mm::walk::PageTableWalker;
 use x86_64::PhysAddr;
 
 const PAGE: usize = PAGE_SIZE as usize;
+/// Pages planned and submitted at a time by one write-back (1 MiB).
+const PAGES_PER_SUBMISSION: usize = 256;
 /// The most file-system blocks a page holds (1 KiB blocks).
 const MAX_BLOCKS_PER_PAGE: usize = 4;
-
-/// The disk blocks of a page being written back: `count` blocks lie below
-/// the end of the file.
-#[derive(Clone, Copy)]
-struct PageBlocks {
-    count: u8,
-    blocks: [u32; MAX_BLOCKS_PER_PAGE],
-}
 
 /// The device requests of one write-back call, and the pages they carry.
 pub struct InFlightWrite {
     file: InodeNumber,
-    pages: Vec<u64>,
-    tickets: Vec<Ticket>,
+    pages: Vec<PageToWrite>,
+    tickets: Vec<Ticket<()>>,
 }
 
 /// The bytes of a frame, through the direct map.
@@ -210,35 +203,39 @@ impl FileSystem {
         if pages.is_empty() {
             return Ok(0);
         }
+        // Planned and submitted a slice at a time, so that the device writes
+        // the first requests while the later ones are planned.
         let mut bytes = 0;
-        let submitted = self.plan_runs(&mut ext2, inode, &pages).and_then(|runs| {
-            bytes = runs
+        let mut tickets = Vec::new();
+        let submitted = pages.chunks(PAGES_PER_SUBMISSION).try_for_each(|chunk| {
+            let runs = self.plan_runs(&mut ext2, inode, chunk)?;
+            bytes += runs
                 .iter()
                 .map(|run| run.blocks * u64::from(self.block_size))
-                .sum();
-            self.submit(&runs)
+                .sum::<u64>();
+            self.submit(&runs, &mut tickets)
         });
         drop(ext2);
-        let indices: Vec<u64> = pages.iter().map(|page| page.index).collect();
-        let tickets = match submitted {
-            Ok(tickets) => tickets,
-            // No memory for a request: nothing was lost, the pages are dirty
-            // again and the caller gets ENOMEM (fsync will not report it).
-            Err(Errno::ENOMEM) => {
-                let mut cache = self.cache.lock();
-                for &index in &indices {
-                    cache.abort_writeback(u64::from(inode), index);
-                }
-                return Err(Errno::ENOMEM);
+        if let Err(errno) = submitted {
+            // The requests already submitted finish first; then none of the
+            // pages counts as written (some are written twice later).
+            for ticket in tickets {
+                let _ = ticket.wait();
             }
-            Err(errno) => {
-                self.finish_pages(inode, &indices, Err(errno));
-                return Err(errno);
+            if errno == Errno::ENOMEM {
+                // Nothing was lost: the pages are dirty again and the caller
+                // gets ENOMEM (fsync will not report it).
+                self.cache
+                    .lock()
+                    .abort_writeback(u64::from(inode), pages.iter().map(|page| page.index));
+            } else {
+                self.finish_pages(inode, &pages, Err(errno));
             }
-        };
+            return Err(errno);
+        }
         let batch = InFlightWrite {
             file: inode,
-            pages: indices,
+            pages,
             tickets,
         };
         if wait {
@@ -257,89 +254,74 @@ impl FileSystem {
         inode: InodeNumber,
         pages: &[PageToWrite],
     ) -> Result<Vec<WriteRun>, Errno> {
-        let per_page = self.blocks_per_page() as usize;
         let max_blocks = MAX_REQUEST_BYTES as u64 / u64::from(self.block_size);
-        let page_blocks = self.map_pages(ext2, inode, pages)?;
-        plan_write_runs(pages, self.block_size, max_blocks, |index| {
-            let page = page_blocks.get(&index).ok_or(Errno::EIO)?;
-            Ok((0..per_page)
-                .map(|slot| (slot < usize::from(page.count)).then(|| u64::from(page.blocks[slot])))
-                .collect())
-        })
+        let blocks = self.map_pages(ext2, inode, pages)?;
+        Ok(plan_write_runs(pages, self.block_size, max_blocks, |n| {
+            let block = blocks[n].disk_block;
+            (block != 0).then_some(u64::from(block))
+        }))
     }
 
-    /// The blocks of each of `pages` (in index order), with one
-    /// `map_blocks_allocating` call per run of consecutive pages, so that
-    /// ext2 allocates their holes as one contiguous run and updates its
-    /// (cached) metadata once; pages whose blocks exist cost a lookup.
+    /// The disk blocks of `pages` (in index order): each page's file-system
+    /// blocks in turn, disk block 0 (which never holds file data) past the
+    /// end of the file. One `map_blocks_allocating` call per run of
+    /// consecutive pages, so that ext2 allocates their holes as one
+    /// contiguous run and updates its (cached) metadata once; pages whose
+    /// blocks exist cost a lookup.
     fn map_pages(
         &self,
         ext2: &mut Ext2<&'static crate::block::Disk>,
         inode: InodeNumber,
         pages: &[PageToWrite],
-    ) -> Result<BTreeMap<u64, PageBlocks>, Errno> {
-        let mut runs: Vec<Range<u64>> = Vec::new();
-        for page in pages {
-            match runs.last_mut() {
-                Some(run) if run.end == page.index => run.end += 1,
-                _ => runs.push(page.index..page.index + 1),
-            }
-        }
-        let per_page = self.blocks_per_page();
+    ) -> Result<Vec<MappedBlock>, Errno> {
+        let per_page = self.blocks_per_page() as usize;
         let blocks_in_file = ext2
             .metadata(inode)?
             .size
             .div_ceil(u64::from(self.block_size));
-        let mut page_blocks = BTreeMap::new();
-        for run in runs {
-            let first = run.start * per_page;
+        let mut blocks = alloc::vec![MappedBlock::default(); pages.len() * per_page];
+        let mut start = 0;
+        while start < pages.len() {
+            let first_index = pages[start].index;
+            let len = pages[start..]
+                .iter()
+                .zip(first_index..)
+                .take_while(|(page, index)| page.index == *index)
+                .count();
+            let first = first_index * per_page as u64;
             let count = blocks_in_file
                 .saturating_sub(first)
-                .min((run.end - run.start) * per_page) as usize;
-            let mut mapped = alloc::vec![MappedBlock::default(); count];
-            if count > 0 && ext2.map_blocks_allocating(inode, first, &mut mapped)? < count {
+                .min((len * per_page) as u64) as usize;
+            let mapped = &mut blocks[start * per_page..][..count];
+            if count > 0 && ext2.map_blocks_allocating(inode, first, mapped)? < count {
                 return Err(Errno::ENOSPC);
             }
-            for index in run.clone() {
-                let offset = ((index - run.start) * per_page) as usize;
-                let blocks = &mapped[offset.min(count)..(offset + per_page as usize).min(count)];
-                let mut page = PageBlocks {
-                    count: blocks.len() as u8,
-                    blocks: [0; MAX_BLOCKS_PER_PAGE],
-                };
-                for (slot, block) in blocks.iter().enumerate() {
-                    page.blocks[slot] = block.disk_block;
-                }
-                page_blocks.insert(index, page);
-            }
+            start += len;
         }
-        Ok(page_blocks)
+        Ok(blocks)
     }
 
-    /// Copies each run into a DMA buffer and submits it; every request is
-    /// in flight before this returns.
-    fn submit(&self, runs: &[WriteRun]) -> Result<Vec<Ticket>, Errno> {
+    /// Submits each run straight from the pages' frames (no copy), adding
+    /// the tickets to `tickets`.
+    fn submit(&self, runs: &[WriteRun], tickets: &mut Vec<Ticket<()>>) -> Result<(), Errno> {
         let sectors_per_block = u64::from(self.block_size) / SECTOR_SIZE as u64;
-        let mut tickets = Vec::with_capacity(runs.len());
-        let cache = self.cache.lock();
         for run in runs {
-            let mut buffer = DmaBuffer::new((run.blocks * u64::from(self.block_size)) as usize)?;
-            let mut filled = 0;
-            for segment in &run.segments {
-                let (offset, len) = (segment.offset as usize, segment.len as usize);
-                // SAFETY: a page under write-back, read with the cache lock held.
-                let bytes = unsafe { frame_bytes(segment.frame) };
-                buffer.as_mut_slice()[filled..filled + len]
-                    .copy_from_slice(&bytes[offset..offset + len]);
-                filled += len;
+            let segments = run.segments.iter().map(|segment| PhysSegment {
+                start: segment.frame + u64::from(segment.offset),
+                len: segment.len as usize,
+            });
+            // SAFETY: the frames belong to pages under write-back, which stay
+            // in the cache (truncation and eviction wait for write-back to
+            // end) until `finish_pages`, after every ticket is collected.
+            unsafe {
+                self.disk.submit_gathered_write(
+                    run.first_block * sectors_per_block,
+                    segments,
+                    tickets,
+                )?;
             }
-            tickets.push(
-                self.disk
-                    .submit_write(run.first_block * sectors_per_block, buffer)?,
-            );
         }
-        drop(cache);
-        Ok(tickets)
+        Ok(())
     }
 
     /// Waits for every request of `batch` and settles its pages.
@@ -354,15 +336,14 @@ impl FileSystem {
         result
     }
 
-    fn finish_pages(&self, inode: InodeNumber, pages: &[u64], result: Result<(), Errno>) {
+    fn finish_pages(&self, inode: InodeNumber, pages: &[PageToWrite], result: Result<(), Errno>) {
         if let Err(errno) = result {
             log::warn!("write-back of inode {inode} failed: {errno}");
         }
-        let mut cache = self.cache.lock();
-        let now = crate::time::now_ns();
-        for &index in pages {
-            cache.end_writeback(u64::from(inode), index, result, now);
-        }
+        let indices = pages.iter().map(|page| page.index);
+        self.cache
+            .lock()
+            .end_writeback(u64::from(inode), indices, result, crate::time::now_ns());
     }
 
     /// Settles every asynchronous write-back whose requests have all

@@ -12,7 +12,7 @@ use spin::{Mutex, Once};
 use x86_64::structures::paging::mapper::MapToError;
 use x86_64::structures::paging::{
     Mapper, OffsetPageTable, Page, PageTable, PageTableFlags as Flags, PhysFrame, Size2MiB,
-    Size4KiB, Translate,
+    Size4KiB,
 };
 use x86_64::{PhysAddr, VirtAddr};
 
@@ -102,13 +102,6 @@ pub fn new_user_root() -> Option<PhysAddr> {
 pub fn kernel_root() -> PhysAddr {
     let table = KERNEL_TABLE.get().expect("kernel tables built").lock();
     PhysAddr::new(table.level_4_table() as *const PageTable as u64 - DIRECT_MAP_BASE)
-}
-
-/// The physical address behind the kernel address `virt`, if it is mapped:
-/// for device buffers outside the direct map (a stack variable).
-pub fn translate(virt: VirtAddr) -> Option<PhysAddr> {
-    let table = KERNEL_TABLE.get().expect("kernel tables built").lock();
-    table.translate_addr(virt)
 }
 
 /// Whether `addr` is in the image's writable data (which holds the boot stack).

@@ -7,6 +7,7 @@
 
 use super::Process;
 use super::fault::{FAULT_PRESENT, FAULT_WRITE};
+use crate::block::PhysSegment;
 use crate::memory::machine::DirectMap;
 use crate::memory::phys_to_virt;
 use abi::Errno;
@@ -100,6 +101,35 @@ impl Process {
         }
     }
 
+    /// The physical memory behind `addr..addr + len`, one segment per page
+    /// piece, after faulting in every page as an access of the given kind
+    /// would: `EFAULT` if any page is not accessible.
+    ///
+    /// The frames stay this process's while it is in the calling system
+    /// call: only the process's own calls unmap its pages (there is one
+    /// thread per address space and nothing reclaims mapped pages), so a
+    /// device may read or write them until the call returns.
+    pub fn user_segments(
+        &mut self,
+        addr: u64,
+        len: usize,
+        access: Access,
+    ) -> Result<Vec<PhysSegment>, Errno> {
+        let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
+        let mut segments = Vec::new();
+        let mut cursor = addr;
+        while cursor < end {
+            let in_page = (PAGE_SIZE - cursor % PAGE_SIZE).min(end - cursor);
+            let frame = self.user_frame(cursor, access)?;
+            segments.push(PhysSegment {
+                start: frame + cursor % PAGE_SIZE,
+                len: in_page as usize,
+            });
+            cursor += in_page;
+        }
+        Ok(segments)
+    }
+
     /// Calls `copy(kernel_pointer, offset, len)` for each page-sized piece of
     /// `addr..addr + len`, after checking the whole range is accessible.
     fn for_each_user_chunk(
@@ -116,18 +146,14 @@ impl Process {
             copy(phys_to_virt(frame + addr % PAGE_SIZE).as_mut_ptr(), 0, len);
             return Ok(());
         }
-        let mut chunks = Vec::new();
-        let mut cursor = addr;
-        while cursor < end {
-            let in_page = (PAGE_SIZE - cursor % PAGE_SIZE).min(end - cursor);
-            let frame = self.user_frame(cursor, access)?;
-            chunks.push((frame + cursor % PAGE_SIZE, in_page as usize));
-            cursor += in_page;
-        }
         let mut offset = 0;
-        for (phys, len) in chunks {
-            copy(phys_to_virt(phys).as_mut_ptr(), offset, len);
-            offset += len;
+        for segment in self.user_segments(addr, len, access)? {
+            copy(
+                phys_to_virt(segment.start).as_mut_ptr(),
+                offset,
+                segment.len,
+            );
+            offset += segment.len;
         }
         Ok(())
     }

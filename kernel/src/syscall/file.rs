@@ -3,6 +3,7 @@
 
 use crate::fs::file::{self, FileKind, FileRef, OpenFile};
 use crate::fs::{FileSystem, root};
+use crate::process::user_memory::Access;
 use crate::process::with_current;
 use abi::Errno;
 use alloc::vec::Vec;
@@ -110,10 +111,12 @@ pub fn write(fd: u64, buffer: u64, count: u64, position: Position) -> Result<u64
         (_, Position::At(offset)) => offset,
     };
     let done = match open.kind {
-        // Straight from user memory into the device's buffers.
+        // The device reads the user's frames.
         FileKind::Regular(inode) if direct => {
-            file_system()?.write_direct(inode, start, count as usize, |offset, bytes| {
-                with_current(|process| process.copy_from_user(buffer + offset as u64, bytes))
+            file_system()?.write_direct(inode, start, count as usize, |offset, len| {
+                with_current(|process| {
+                    process.user_segments(buffer + offset as u64, len, Access::Read)
+                })
             })? as u64
         }
         kind => write_chunks(kind, buffer, count, start)?,
