@@ -491,3 +491,60 @@ fn a_store_recorded_where_nothing_is_mapped_changes_no_entry() {
     pending.finish(&mut RecordingTlb::default(), &mut machine.frames, |_| {});
     assert_eq!(machine.frames.free_count(), free_before + 3);
 }
+
+/// A dirty scan passes over quiet PDEs in groups; a loud one is found at any
+/// place in a group and in the tail after the last whole group.
+#[test]
+fn dirty_scan_finds_loud_page_tables_anywhere_in_a_directory() {
+    let base = GIB;
+    let pages: BTreeSet<u64> = (0..512).map(|n| base + n * MIB2).collect();
+    let mut machine = Machine::new(600);
+    machine.map(&pages);
+    let mut tlb = RecordingTlb::default();
+    // Quiet every table first (each is scanned whole).
+    drop(
+        machine
+            .walker()
+            .clear_dirty(base..base + GIB)
+            .invalidate_tlb(&mut tlb),
+    );
+    let loud = [0, 7, 8, 9, 15, 16, 500, 507, 511].map(|n| base + n * MIB2);
+    for page in loud {
+        assert!(machine.memory.user_store(machine.root, page));
+    }
+    // A range that is not a multiple of eight directory entries long.
+    let range = base..base + 509 * MIB2;
+    let found = machine
+        .walker()
+        .clear_dirty(range.clone())
+        .invalidate_tlb(&mut tlb);
+    assert_eq!(
+        found.iter().map(|dirty| dirty.page).collect::<Vec<_>>(),
+        loud[..8]
+    );
+    let found = machine
+        .walker()
+        .clear_dirty(base..base + GIB)
+        .invalidate_tlb(&mut tlb);
+    assert_eq!(
+        found.iter().map(|dirty| dirty.page).collect::<Vec<_>>(),
+        [loud[8]]
+    );
+    let mut walker = machine.walker();
+    assert!(
+        walker
+            .clear_dirty(base..base + GIB)
+            .invalidate_tlb(&mut tlb)
+            .is_empty()
+    );
+    assert_eq!(walker.stats().ptes_scanned, 0, "every table quiet again");
+
+    // Only the loud tables are scanned: one in a group, one in the tail.
+    for page in [loud[3], loud[7]] {
+        assert!(machine.memory.user_store(machine.root, page));
+    }
+    let mut walker = machine.walker();
+    let found = walker.clear_dirty(range).invalidate_tlb(&mut tlb);
+    assert_eq!(found.len(), 2);
+    assert_eq!(walker.stats().ptes_scanned, 2 * 512);
+}
