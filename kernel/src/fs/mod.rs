@@ -151,13 +151,18 @@ impl FileSystem {
         self.cache.lock().file_mut(u64::from(inode)).errors.cursor()
     }
 
-    /// fsync(2): the file's dirty pages, the file system's metadata, a device
-    /// flush; then any write-back error `cursor` has not yet seen.
     /// Makes the writes so far durable: file-system metadata, then a device
     /// flush, both done by ext2's sync (the tail of `fsync` and
-    /// `msync(MS_SYNC)`).
+    /// `msync(MS_SYNC)`). The clock is read only to stamp metadata.
     pub fn make_durable(&self) -> Result<(), Errno> {
-        self.ext2.lock().sync(crate::time::unix_seconds())
+        let mut ext2 = self.ext2.lock();
+        if ext2.has_unsynced_changes() {
+            ext2.sync(crate::time::unix_seconds())
+        } else {
+            // No metadata to write: what ext2's sync would do is flush the
+            // device (nothing, if nothing was written since its last flush).
+            self.disk.flush()
+        }
     }
 
     /// The write-back errors recorded for `inode` since `cursor`, advancing it.
@@ -169,8 +174,10 @@ impl FileSystem {
         }
     }
 
-    /// Stores through shared mappings count: their D bits move to the cache
-    /// first, as Linux's pages are already dirty from the write fault.
+    /// fsync(2): the file's dirty pages, the file system's metadata, a device
+    /// flush; then any write-back error `cursor` has not yet seen. Stores
+    /// through shared mappings count: their D bits move to the cache first,
+    /// as Linux's pages are already dirty from the write fault.
     pub fn fsync(&self, inode: InodeNumber, cursor: &mut ErrorCursor) -> Result<(), Errno> {
         self.collect_dirty_bits(inode, 0..u64::MAX);
         let written = self.write_back(inode, 0..u64::MAX, true).map(|_| ());

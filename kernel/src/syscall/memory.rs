@@ -174,7 +174,8 @@ fn grow_heap(process: &mut Process, from: u64, to: u64) -> Result<(), Errno> {
 /// (MS_ASYNC, flags 0) the ranges are queued and the same work starts on the
 /// next timer tick, without the caller.
 pub fn msync(addr: u64, len: u64, flags: u64) -> Result<u64, Errno> {
-    let started = crate::time::now_ns();
+    // The trace line's clock, read only when the line is printed.
+    let started = log::log_enabled!(log::Level::Debug).then(crate::time::now_ns);
     let plan = with_current(|process| {
         let ranges = core::mem::take(&mut process.msync_ranges);
         process
@@ -187,16 +188,18 @@ pub fn msync(addr: u64, len: u64, flags: u64) -> Result<u64, Errno> {
         let mut scan = DirtyScan::default();
         let mut bytes = 0;
         outcome = carry_out(fs, &plan, &mut scan, &mut bytes);
-        log::debug!(
-            "msync {addr:#x}+{len:#x} flags {flags:#x}: {} VMAs, {} page tables, {} PTEs, {} dirty pages, {} device requests, {bytes} bytes written, {} us -> {:?}",
-            plan.ranges.len(),
-            scan.tables_visited,
-            scan.ptes_scanned,
-            scan.dirty_pages,
-            fs.requests_submitted() - requests_before,
-            (crate::time::now_ns() - started) / 1000,
-            outcome.and(plan.result),
-        );
+        if let Some(started) = started {
+            log::debug!(
+                "msync {addr:#x}+{len:#x} flags {flags:#x}: {} VMAs, {} page tables, {} PTEs, {} dirty pages, {} device requests, {bytes} bytes written, {} us -> {:?}",
+                plan.ranges.len(),
+                scan.tables_visited,
+                scan.ptes_scanned,
+                scan.dirty_pages,
+                fs.requests_submitted() - requests_before,
+                (crate::time::now_ns() - started) / 1000,
+                outcome.and(plan.result),
+            );
+        }
     }
     let MsyncPlan {
         mut ranges, result, ..
