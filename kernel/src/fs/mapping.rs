@@ -103,8 +103,8 @@ impl FileSystem {
 /// Clears the D bits of each run's PTEs — atomically, the TLB entry
 /// invalidated before the page is looked at — and returns the frames that
 /// were dirty. A store after the clear sets D again, so nothing is lost. The
-/// user page tables are the running process's (or a finished one's), which
-/// nothing else edits meanwhile.
+/// page tables walked are those of the address spaces the reverse map
+/// lists; one process runs at a time and nothing else edits them meanwhile.
 fn clear_dirty_bits(runs: impl Iterator<Item = Mapping>) -> (DirtyScan, Vec<PhysAddr>) {
     let active_root = arch::paging::active_table_root();
     let mut scan = DirtyScan::default();
