@@ -174,8 +174,10 @@ fn grow_heap(process: &mut Process, from: u64, to: u64) -> Result<(), Errno> {
 /// (MS_ASYNC, flags 0) the ranges are queued and the same work starts on the
 /// next timer tick, without the caller.
 pub fn msync(addr: u64, len: u64, flags: u64) -> Result<u64, Errno> {
-    // The trace line's clock, read only when the line is printed.
-    let started = log::log_enabled!(log::Level::Debug).then(crate::time::now_ns);
+    // The trace line's clock and request count, read only when the line is
+    // printed (the level check reads one variable).
+    let tracing = log::max_level() >= log::LevelFilter::Debug;
+    let started = tracing.then(crate::time::now_ns);
     let plan = with_current(|process| {
         let ranges = core::mem::take(&mut process.msync_ranges);
         process
@@ -184,11 +186,11 @@ pub fn msync(addr: u64, len: u64, flags: u64) -> Result<u64, Errno> {
     });
     let mut outcome = Ok(());
     if let Some(fs) = root() {
-        let requests_before = fs.requests_submitted();
+        let requests_before = tracing.then(|| fs.requests_submitted());
         let mut scan = DirtyScan::default();
         let mut bytes = 0;
         outcome = carry_out(fs, &plan, &mut scan, &mut bytes);
-        if let Some(started) = started {
+        if let (Some(started), Some(requests_before)) = (started, requests_before) {
             log::debug!(
                 "msync {addr:#x}+{len:#x} flags {flags:#x}: {} VMAs, {} page tables, {} PTEs, {} dirty pages, {} device requests, {bytes} bytes written, {} us -> {:?}",
                 plan.ranges.len(),
