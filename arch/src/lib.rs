@@ -20,5 +20,6 @@ pub mod rtc;
 pub mod serial;
 pub mod trap;
 pub mod user;
+pub mod vdso;
 
 pub use x86_64::{PhysAddr, VirtAddr};

@@ -10,6 +10,10 @@ const CALIBRATION_WINDOW_MS: u64 = 10;
 static TSC_AT_BOOT: AtomicU64 = AtomicU64::new(0);
 static UNIX_SECONDS_AT_BOOT: AtomicU64 = AtomicU64::new(0);
 static TSC_HZ: AtomicU64 = AtomicU64::new(0);
+/// Nanoseconds per TSC cycle in 16.48 fixed point, so that reading the
+/// clock is one multiplication (a 128-bit division is a library call of
+/// hundreds of instructions, paid by every clock_gettime).
+static NS_PER_CYCLE: AtomicU64 = AtomicU64::new(0);
 static TICKS: AtomicU64 = AtomicU64::new(0);
 
 /// Measures the TSC rate; until then the clock reads zero.
@@ -18,6 +22,7 @@ pub fn init() {
     UNIX_SECONDS_AT_BOOT.store(arch::rtc::unix_time(), Ordering::Relaxed);
     TSC_AT_BOOT.store(arch::cpu::read_tsc(), Ordering::Relaxed);
     TSC_HZ.store(hz, Ordering::Relaxed);
+    NS_PER_CYCLE.store(ns_per_cycle(hz), Ordering::Relaxed);
     log::debug!("TSC runs at {hz} Hz");
 }
 
@@ -33,12 +38,34 @@ pub fn tsc_hz() -> u64 {
 
 /// Nanoseconds since the clock was calibrated; never goes backwards.
 pub fn now_ns() -> u64 {
-    let hz = tsc_hz();
-    if hz == 0 {
-        return 0;
-    }
     let elapsed = arch::cpu::read_tsc().saturating_sub(TSC_AT_BOOT.load(Ordering::Relaxed));
-    (u128::from(elapsed) * 1_000_000_000 / u128::from(hz)) as u64
+    cycles_to_ns(elapsed, NS_PER_CYCLE.load(Ordering::Relaxed))
+}
+
+/// Fraction bits of [`NS_PER_CYCLE`] (the vDSO's format too): a day of
+/// cycles at 4 GHz is off by less than 2 ns, and any clock above 16 kHz fits.
+const FRACTION_BITS: u32 = arch::vdso::NS_PER_CYCLE_FRACTION_BITS;
+
+/// The fixed-point nanoseconds per cycle of a `hz` clock (0 for 0).
+fn ns_per_cycle(hz: u64) -> u64 {
+    match hz {
+        0 => 0,
+        hz => ((1_000_000_000u128 << FRACTION_BITS) / u128::from(hz)) as u64,
+    }
+}
+
+fn cycles_to_ns(cycles: u64, ns_per_cycle: u64) -> u64 {
+    ((u128::from(cycles) * u128::from(ns_per_cycle)) >> FRACTION_BITS) as u64
+}
+
+/// The clock's parameters for the vDSO, which computes [`now_ns`] and
+/// [`realtime_ns`] from them in user mode.
+pub fn clock_data() -> arch::vdso::ClockData {
+    arch::vdso::ClockData {
+        tsc_at_boot: TSC_AT_BOOT.load(Ordering::Relaxed),
+        ns_per_cycle: NS_PER_CYCLE.load(Ordering::Relaxed),
+        realtime_at_boot_ns: UNIX_SECONDS_AT_BOOT.load(Ordering::Relaxed) * 1_000_000_000,
+    }
 }
 
 /// Wall-clock nanoseconds since the Unix epoch: the RTC at boot plus the
@@ -74,6 +101,22 @@ crate::kernel_test!(monotonic_clock_follows_the_timer_tick, {
         "5 ticks took {elapsed_ns} ns"
     );
     assert!(now_ns() >= start_ns + elapsed_ns, "clock went backwards");
+});
+
+crate::kernel_test!(fixed_point_cycles_to_ns_is_off_by_at_most_2_ns_a_day, {
+    const DAY_S: u64 = 86_400;
+    for hz in [1_000_000_000, 2_511_234_567, 3_999_999_999, 123_456_789] {
+        let fixed = ns_per_cycle(hz);
+        for cycles in [0, 1, hz - 1, hz, 12_345 * hz + 678, DAY_S * hz] {
+            let exact = (u128::from(cycles) * 1_000_000_000 / u128::from(hz)) as u64;
+            let fast = cycles_to_ns(cycles, fixed);
+            assert!(
+                fast <= exact && exact - fast <= 2,
+                "{cycles} cycles at {hz} Hz: {fast} ns, exactly {exact}"
+            );
+        }
+    }
+    assert_eq!(cycles_to_ns(u64::MAX, ns_per_cycle(0)), 0);
 });
 
 crate::kernel_test!(wall_clock_is_after_2024, {

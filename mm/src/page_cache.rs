@@ -369,25 +369,18 @@ impl PageCache {
             .unwrap_or_default()
     }
 
-    /// Every mapping of the pages of `file` in `indices`, cut to them, less
-    /// the virtual range `except` of one address space (the range msync was
-    /// given, which the caller scans itself): where D bits must be collected
-    /// from before a write-back. Costs one look at each run of the file's
-    /// reverse map.
+    /// Every mapping of the pages of `file` in `indices`, cut to them: where
+    /// D bits must be collected from before a write-back. Costs one look at
+    /// each run of the file's reverse map, and allocates nothing.
     pub fn mappings(
         &self,
         file: FileId,
         indices: Range<u64>,
-        except: Option<&(PhysAddr, Range<u64>)>,
-    ) -> Vec<Mapping> {
-        let Some(cache) = self.files.get(&file) else {
-            return Vec::new();
-        };
-        cache
-            .mappings
-            .of_indices(indices)
-            .flat_map(|mapping| mapping.without(except))
-            .collect()
+    ) -> impl Iterator<Item = Mapping> + '_ {
+        self.files
+            .get(&file)
+            .into_iter()
+            .flat_map(move |cache| cache.mappings.of_indices(indices.clone()))
     }
 
     /// Starts write-back of the dirty pages of `file` in `indices` that are
@@ -444,6 +437,17 @@ impl PageCache {
         self.files
             .get(&file)
             .is_some_and(|cache| cache.pages.first_under_writeback(indices).is_some())
+    }
+
+    /// Whether any page of `file` in `indices` is dirty or being written:
+    /// whether a write-back of them has anything to write or wait for.
+    /// Costs one lookup when the file has neither.
+    pub fn unwritten_in(&self, file: FileId, indices: Range<u64>) -> bool {
+        self.files.get(&file).is_some_and(|cache| {
+            cache.pages.has_unwritten()
+                && (cache.pages.dirty(indices.clone()).next().is_some()
+                    || cache.pages.first_under_writeback(indices).is_some())
+        })
     }
 
     /// Records that `mapper` maps page `index` of `file`.

@@ -393,28 +393,96 @@ impl<'p, P: PhysAccess> PageTableWalker<'p, P> {
     /// released by [`PendingWriteback::invalidate_tlb`].
     ///
     /// Finding nothing is cheap: a page table whose PDE has a clear A bit is
-    /// skipped, because nothing under it was touched since its last whole
-    /// scan. To keep that true, a whole-table scan also clears the A bits of
-    /// its pages (invalidating the TLB entries of those that had it: the CPU
-    /// caches a translation only while its A bits are set) and then its
-    /// PDE's, and invalidates one address of the region, which drops the
-    /// paging-structure caches. The next access walks the tables again and
-    /// sets A on the way. (One CPU: no store can use a stale TLB entry while
-    /// the kernel runs this.)
+    /// skipped, because nothing under it was touched since it was last
+    /// quieted. A scan quiets a table when it leaves no A or D bit in it: it
+    /// clears the A bits of the pages it scans together with their D bits
+    /// (invalidating the TLB entries of those that had A: the CPU caches a
+    /// translation only while its A bits are set), finds none set in the
+    /// rest of the table, then clears the PDE's A bit and invalidates one
+    /// address of the region, which drops the paging-structure caches. The
+    /// next access walks the tables again and sets A on the way. A table
+    /// scanned whole has no rest; for one scanned in part the rest is looked
+    /// at only when it is no larger than the part, so that the look costs
+    /// at most what it saves the next scan — so the table holding most of
+    /// the end of a range that is not 2 MiB aligned (every mmap of this
+    /// kernel's layout) still goes quiet. (One CPU: no store can use a stale
+    /// TLB entry while the kernel runs this.)
     pub fn clear_dirty(&mut self, range: Range<u64>) -> PendingWriteback {
+        check_range(range.clone());
         let mut pending = PendingWriteback {
             dirty: Vec::new(),
             flush: TlbFlush::default(),
         };
-        let mut quiet_regions = Vec::new();
-        let mut options = WalkOptions {
-            prune: None,
-            quiet_regions: Some(&mut quiet_regions),
-        };
-        self.walk_with(range, &mut options, &mut |page, slot, whole_table| {
-            let cleared = if whole_table { DIRTY | ACCESSED } else { DIRTY };
-            if slot.load(Ordering::Relaxed) & cleared == 0 {
+        let pml4 = self.read_table(self.root);
+        for (pml4_index, part) in parts(Level::Pml4, range) {
+            let Some(pdpt) = lower_table(&pml4[pml4_index], Level::Pml4, part.start) else {
+                continue;
+            };
+            let pdpt = self.read_table(pdpt);
+            for (pdpt_index, part) in parts(Level::Pdpt, part) {
+                if let Some(directory) = lower_table(&pdpt[pdpt_index], Level::Pdpt, part.start) {
+                    self.clear_dirty_in_directory(directory, part, &mut pending);
+                }
+            }
+        }
+        pending
+    }
+
+    /// [`PageTableWalker::clear_dirty`] in `range`, which lies within the
+    /// 1 GiB of the page directory `directory`.
+    fn clear_dirty_in_directory(
+        &mut self,
+        directory: PhysAddr,
+        range: Range<u64>,
+        pending: &mut PendingWriteback,
+    ) {
+        let span = Level::Pd.entry_span();
+        let entries = self.read_table(directory);
+        let base = range.start & !(Level::Pdpt.entry_span() - 1);
+        let last = Level::Pd.index(range.end - 1);
+        let mut index = Level::Pd.index(range.start);
+        while index <= last {
+            let Some(skipped) = first_loud(&entries[index..=last]) else {
                 return;
+            };
+            index += skipped;
+            let slot = &entries[index];
+            let region_start = base + index as u64 * span;
+            let entry = slot.load(Ordering::Acquire);
+            reject_huge_leaf(entry, Level::Pd, region_start);
+            let part = region_start.max(range.start)..(region_start + span).min(range.end);
+            let quieting = 2 * (part.end - part.start) >= span;
+            let table = frame_of(entry);
+            self.clear_dirty_in_table(table, part.clone(), quieting, pending);
+            if quieting && self.untouched_outside(table, part) {
+                slot.fetch_and(!ACCESSED, Ordering::AcqRel);
+                pending.flush.add(region_start);
+            }
+            index += 1;
+        }
+    }
+
+    /// Clears the D bits — and with `quieting` the A bits — of the leaves in
+    /// `part` of the page table `table`.
+    fn clear_dirty_in_table(
+        &mut self,
+        table: PhysAddr,
+        part: Range<u64>,
+        quieting: bool,
+        pending: &mut PendingWriteback,
+    ) {
+        let cleared = if quieting { DIRTY | ACCESSED } else { DIRTY };
+        let entries = self.read_table(table);
+        let first = Level::Pt.index(part.start);
+        let count = ((part.end - part.start) / PAGE_SIZE) as usize;
+        self.stats.ptes_scanned += count as u64;
+        for (page, slot) in (part.start..)
+            .step_by(PAGE_SIZE as usize)
+            .zip(&entries[first..first + count])
+        {
+            let entry = slot.load(Ordering::Relaxed);
+            if !is_mapped_leaf(entry) || entry & cleared == 0 {
+                continue;
             }
             let entry = slot.fetch_and(!cleared, Ordering::AcqRel);
             if entry & DIRTY != 0 {
@@ -426,11 +494,13 @@ impl<'p, P: PhysAccess> PageTableWalker<'p, P> {
             if entry & cleared != 0 {
                 pending.flush.add(page);
             }
-        });
-        for region in quiet_regions {
-            pending.flush.add(region);
         }
-        pending
+    }
+
+    /// The page table in `frame`, counted as visited.
+    fn read_table(&mut self, frame: PhysAddr) -> &'p Table {
+        self.stats.tables_visited += 1;
+        table_at(self.phys, frame)
     }
 
     /// Records a store to `page` made by the kernel through the direct map
@@ -442,15 +512,19 @@ impl<'p, P: PhysAccess> PageTableWalker<'p, P> {
         let mut table = self.root;
         for level in Level::TABLES {
             let slot = &table_at(self.phys, table)[level.index(page)];
-            let entry = slot.fetch_or(ACCESSED, Ordering::AcqRel);
+            let entry = slot.load(Ordering::Acquire);
             if entry & PRESENT == 0 {
                 return;
+            }
+            if entry & ACCESSED == 0 {
+                slot.fetch_or(ACCESSED, Ordering::AcqRel);
             }
             reject_huge_leaf(entry, level, page);
             table = frame_of(entry);
         }
         let slot = &table_at(self.phys, table)[Level::Pt.index(page)];
-        if is_mapped_leaf(slot.load(Ordering::Acquire)) {
+        let entry = slot.load(Ordering::Acquire);
+        if is_mapped_leaf(entry) && entry & (ACCESSED | DIRTY) != ACCESSED | DIRTY {
             slot.fetch_or(ACCESSED | DIRTY, Ordering::AcqRel);
         }
     }
@@ -524,90 +598,107 @@ impl<'p, P: PhysAccess> PageTableWalker<'p, P> {
     fn walk<V: FnMut(u64, &AtomicU64)>(
         &mut self,
         range: Range<u64>,
-        prune: Option<&mut Vec<(u64, PhysAddr)>>,
-        visit: &mut V,
-    ) {
-        let mut options = WalkOptions {
-            prune,
-            quiet_regions: None,
-        };
-        self.walk_with(range, &mut options, &mut |page, slot, _| visit(page, slot));
-    }
-
-    /// Visits every mapped leaf in `range`, telling the visitor whether its
-    /// page table is being scanned whole.
-    fn walk_with<V: FnMut(u64, &AtomicU64, bool)>(
-        &mut self,
-        range: Range<u64>,
-        options: &mut WalkOptions<'_>,
+        mut prune: Option<&mut Vec<(u64, PhysAddr)>>,
         visit: &mut V,
     ) {
         check_range(range.clone());
         if !range.is_empty() {
-            self.walk_table(self.root, Level::Pml4, range, options, false, visit);
+            self.walk_table(self.root, Level::Pml4, range, &mut prune, visit);
         }
     }
 
-    fn walk_table<V: FnMut(u64, &AtomicU64, bool)>(
+    fn walk_table<V: FnMut(u64, &AtomicU64)>(
         &mut self,
         table: PhysAddr,
         level: Level,
         range: Range<u64>,
-        options: &mut WalkOptions<'_>,
-        whole_table: bool,
+        prune: &mut Option<&mut Vec<(u64, PhysAddr)>>,
         visit: &mut V,
     ) {
-        self.stats.tables_visited += 1;
-        let entries = table_at(self.phys, table);
-        let mut addr = range.start;
-        while addr < range.end {
-            let next_entry = (addr | (level.entry_span() - 1)) + 1;
-            let slot = &entries[level.index(addr)];
+        let entries = self.read_table(table);
+        for (index, part) in parts(level, range) {
+            let slot = &entries[index];
             let entry = slot.load(Ordering::Acquire);
             if level == Level::Pt {
                 self.stats.ptes_scanned += 1;
                 if is_mapped_leaf(entry) {
-                    visit(addr, slot, whole_table);
+                    visit(part.start, slot);
                 }
-            } else if entry & PRESENT != 0 {
-                reject_huge_leaf(entry, level, addr);
-                let tracks_access = level == Level::Pd && options.quiet_regions.is_some();
-                if tracks_access && entry & ACCESSED == 0 {
-                    addr = next_entry;
-                    continue;
-                }
-                let lower = frame_of(entry);
-                let region_start = next_entry - level.entry_span();
-                let part = addr..next_entry.min(range.end);
-                let whole = part == (region_start..next_entry);
-                self.walk_table(lower, level.below(), part, options, whole, visit);
-                if tracks_access
-                    && whole
-                    && let Some(quiet) = options.quiet_regions.as_deref_mut()
-                {
-                    slot.fetch_and(!ACCESSED, Ordering::AcqRel);
-                    quiet.push(region_start);
-                }
-                if let Some(emptied) = options.prune.as_deref_mut()
+            } else if let Some(lower) = lower_table(slot, level, part.start) {
+                self.walk_table(lower, level.below(), part.clone(), prune, visit);
+                if let Some(emptied) = prune.as_deref_mut()
                     && table_is_empty(self.phys, lower)
                 {
                     slot.store(0, Ordering::Release);
-                    emptied.push((addr, lower));
+                    emptied.push((part.start, lower));
                 }
             }
-            addr = next_entry;
         }
+    }
+
+    /// Whether no entry of the page table `table` outside `part` (a range
+    /// within the table's 2 MiB) has its A or D bit set.
+    fn untouched_outside(&mut self, table: PhysAddr, part: Range<u64>) -> bool {
+        let entries = table_at(self.phys, table);
+        let first = Level::Pt.index(part.start);
+        let end = first + ((part.end - part.start) / PAGE_SIZE) as usize;
+        for entry in entries[..first].iter().chain(&entries[end..]) {
+            self.stats.ptes_scanned += 1;
+            if entry.load(Ordering::Acquire) & (ACCESSED | DIRTY) != 0 {
+                return false;
+            }
+        }
+        true
     }
 }
 
-/// What a walk does besides visiting leaves.
-struct WalkOptions<'a> {
-    /// Unlink page tables that become empty, collecting each with an address
-    /// it covered.
-    prune: Option<&'a mut Vec<(u64, PhysAddr)>>,
-    /// Dirty scans: skip page tables whose PDE.A is clear, and after a whole
-    /// table was scanned clear its PDE.A and note an address of its region.
-    quiet_regions: Option<&'a mut Vec<u64>>,
+/// The first of `entries` (upper-level entries) that is present with its A
+/// bit set. Most PDEs a dirty scan reads are absent or quiet, so they are
+/// passed over eight at a time: one A bit in their OR is where to look
+/// closer.
+fn first_loud(entries: &[AtomicU64]) -> Option<usize> {
+    const LOUD: u64 = PRESENT | ACCESSED;
+    const GROUP: usize = 8;
+    let is_loud = |entry: &AtomicU64| entry.load(Ordering::Acquire) & LOUD == LOUD;
+    let groups = entries.chunks_exact(GROUP);
+    let rest = groups.remainder();
+    for (group_index, group) in groups.enumerate() {
+        let any = group
+            .iter()
+            .fold(0, |any, entry| any | entry.load(Ordering::Acquire));
+        if any & ACCESSED != 0
+            && let Some(within) = group.iter().position(is_loud)
+        {
+            return Some(group_index * GROUP + within);
+        }
+    }
+    let tail = entries.len() - rest.len();
+    rest.iter().position(is_loud).map(|within| tail + within)
+}
+
+/// The entries of a `level` table that `range` (within the table's span)
+/// touches: each one's index and the part of `range` it covers.
+fn parts(level: Level, range: Range<u64>) -> impl Iterator<Item = (usize, Range<u64>)> {
+    let span = level.entry_span();
+    let mut addr = range.start;
+    core::iter::from_fn(move || {
+        (addr < range.end).then(|| {
+            let next = (addr | (span - 1)) + 1;
+            let part = addr..next.min(range.end);
+            addr = next;
+            (level.index(part.start), part)
+        })
+    })
+}
+
+/// The table an upper-level entry at `addr` points to, if it is present.
+fn lower_table(slot: &AtomicU64, level: Level, addr: u64) -> Option<PhysAddr> {
+    let entry = slot.load(Ordering::Acquire);
+    if entry & PRESENT == 0 {
+        return None;
+    }
+    reject_huge_leaf(entry, level, addr);
+    Some(frame_of(entry))
 }
 
 fn frame_of(entry: u64) -> PhysAddr {

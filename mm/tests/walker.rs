@@ -338,8 +338,9 @@ fn dirty_scans_skip_page_tables_untouched_since_their_last_whole_scan() {
     assert_eq!(walker.stats().ptes_scanned, 512, "only the touched table");
 }
 
-/// A scan of part of a page table must leave its A bits alone: the rest of
-/// the table may hold D bits nobody collected yet.
+/// A scan of a small part of a page table leaves its A bits alone: the rest
+/// of the table may hold D bits nobody collected yet, and looking would cost
+/// more than the part.
 #[test]
 fn a_partial_scan_leaves_the_page_table_to_be_scanned_again() {
     let base = 0x4000_0000;
@@ -360,6 +361,88 @@ fn a_partial_scan_leaves_the_page_table_to_be_scanned_again() {
     assert_eq!(
         found.iter().map(|dirty| dirty.page).collect::<Vec<_>>(),
         vec![far_page]
+    );
+}
+
+/// A mapping that is not 2 MiB aligned covers most of one page table and a
+/// little of another. The table it covers most of goes quiet when nothing
+/// else in it was touched; the other is only scanned in its part, one entry.
+#[test]
+fn a_scan_of_most_of_a_page_table_quiets_it_when_the_rest_is_untouched() {
+    let base = 0x4000_0000;
+    let range = base + PAGE_SIZE..base + MIB2 + PAGE_SIZE;
+    let pages: BTreeSet<u64> = range.clone().step_by(PAGE_SIZE as usize).collect();
+    let mut machine = Machine::new(64);
+    machine.map(&pages);
+    let stored = [base + PAGE_SIZE, base + 100 * PAGE_SIZE, base + MIB2];
+    for page in stored {
+        assert!(machine.memory.user_store(machine.root, page));
+    }
+    let mut tlb = RecordingTlb::default();
+    let mut walker = machine.walker();
+    let found = walker.clear_dirty(range.clone()).invalidate_tlb(&mut tlb);
+    assert_eq!(
+        found.iter().map(|dirty| dirty.page).collect::<Vec<_>>(),
+        stored
+    );
+    assert_eq!(
+        walker.stats().ptes_scanned,
+        511 + 1 + 1,
+        "the rest looked at once"
+    );
+    let mut invalidated = tlb.invalidated_pages.clone();
+    invalidated.sort_unstable();
+    assert_eq!(invalidated, vec![base, stored[0], stored[1], stored[2]]);
+
+    let mut walker = machine.walker();
+    assert!(
+        walker
+            .clear_dirty(range.clone())
+            .invalidate_tlb(&mut tlb)
+            .is_empty()
+    );
+    assert_eq!(walker.stats().ptes_scanned, 1, "only the small end");
+
+    let later = base + 7 * PAGE_SIZE;
+    assert!(machine.memory.user_store(machine.root, later));
+    let found = machine.walker().clear_dirty(range).invalidate_tlb(&mut tlb);
+    assert_eq!(
+        found.iter().map(|dirty| dirty.page).collect::<Vec<_>>(),
+        vec![later]
+    );
+}
+
+/// A page table whose rest holds a page touched since the last scan stays
+/// loud after a scan of most of it, and the D bit of that page is left for
+/// the scan that covers it.
+#[test]
+fn a_partial_scan_never_quiets_a_table_whose_rest_was_touched() {
+    let base = 0x4000_0000;
+    let pages: BTreeSet<u64> = (base..base + MIB2).step_by(PAGE_SIZE as usize).collect();
+    let mut machine = Machine::new(64);
+    machine.map(&pages);
+    let (outside, inside) = (base, base + 5 * PAGE_SIZE);
+    for page in [outside, inside] {
+        assert!(machine.memory.user_store(machine.root, page));
+    }
+    let most = base + PAGE_SIZE..base + MIB2;
+    let mut tlb = RecordingTlb::default();
+    for expected in [vec![inside], vec![]] {
+        let mut walker = machine.walker();
+        let found = walker.clear_dirty(most.clone()).invalidate_tlb(&mut tlb);
+        assert_eq!(
+            found.iter().map(|dirty| dirty.page).collect::<Vec<_>>(),
+            expected
+        );
+        assert_eq!(walker.stats().ptes_scanned, 512, "scanned again");
+    }
+    let found = machine
+        .walker()
+        .clear_dirty(base..base + MIB2)
+        .invalidate_tlb(&mut tlb);
+    assert_eq!(
+        found.iter().map(|dirty| dirty.page).collect::<Vec<_>>(),
+        vec![outside]
     );
 }
 
@@ -389,4 +472,79 @@ fn a_recorded_kernel_store_is_found_by_the_next_scan() {
         found.iter().map(|dirty| dirty.page).collect::<Vec<_>>(),
         vec![base + 7 * PAGE_SIZE]
     );
+}
+
+/// A store recorded at an address with no page table under it changes no
+/// entry (as the CPU sets A only in the entries it uses): the tables stay
+/// empty, and pruning frees them.
+#[test]
+fn a_store_recorded_where_nothing_is_mapped_changes_no_entry() {
+    let base = 0x4000_0000;
+    let mut machine = Machine::new(8);
+    machine.map(&BTreeSet::from([base]));
+    let free_before = machine.frames.free_count();
+    let mut walker = machine.walker();
+    walker.record_store(base + GIB);
+    walker.record_store(base + MIB2);
+    let pending = walker.unmap(base..base + PAGE_SIZE);
+    assert_eq!(pending.emptied_table_count(), 3, "PT, PD and PDPT freed");
+    pending.finish(&mut RecordingTlb::default(), &mut machine.frames, |_| {});
+    assert_eq!(machine.frames.free_count(), free_before + 3);
+}
+
+/// A dirty scan passes over quiet PDEs in groups; a loud one is found at any
+/// place in a group and in the tail after the last whole group.
+#[test]
+fn dirty_scan_finds_loud_page_tables_anywhere_in_a_directory() {
+    let base = GIB;
+    let pages: BTreeSet<u64> = (0..512).map(|n| base + n * MIB2).collect();
+    let mut machine = Machine::new(600);
+    machine.map(&pages);
+    let mut tlb = RecordingTlb::default();
+    // Quiet every table first (each is scanned whole).
+    drop(
+        machine
+            .walker()
+            .clear_dirty(base..base + GIB)
+            .invalidate_tlb(&mut tlb),
+    );
+    let loud = [0, 7, 8, 9, 15, 16, 500, 507, 511].map(|n| base + n * MIB2);
+    for page in loud {
+        assert!(machine.memory.user_store(machine.root, page));
+    }
+    // A range that is not a multiple of eight directory entries long.
+    let range = base..base + 509 * MIB2;
+    let found = machine
+        .walker()
+        .clear_dirty(range.clone())
+        .invalidate_tlb(&mut tlb);
+    assert_eq!(
+        found.iter().map(|dirty| dirty.page).collect::<Vec<_>>(),
+        loud[..8]
+    );
+    let found = machine
+        .walker()
+        .clear_dirty(base..base + GIB)
+        .invalidate_tlb(&mut tlb);
+    assert_eq!(
+        found.iter().map(|dirty| dirty.page).collect::<Vec<_>>(),
+        [loud[8]]
+    );
+    let mut walker = machine.walker();
+    assert!(
+        walker
+            .clear_dirty(base..base + GIB)
+            .invalidate_tlb(&mut tlb)
+            .is_empty()
+    );
+    assert_eq!(walker.stats().ptes_scanned, 0, "every table quiet again");
+
+    // Only the loud tables are scanned: one in a group, one in the tail.
+    for page in [loud[3], loud[7]] {
+        assert!(machine.memory.user_store(machine.root, page));
+    }
+    let mut walker = machine.walker();
+    let found = walker.clear_dirty(range).invalidate_tlb(&mut tlb);
+    assert_eq!(found.len(), 2);
+    assert_eq!(walker.stats().ptes_scanned, 2 * 512);
 }

@@ -7,13 +7,17 @@
  * Prints one "PASS name" or "FAIL name: expected X got Y" line per case and
  * ends with "N passed, N failed"; exit status 0 only if none failed.
  */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -182,6 +186,91 @@ static int file_mmap_shows_the_file(void)
 	return expect_result("unlink", unlink(path), 0);
 }
 
+typedef int (*clock_gettime_fn)(clockid_t, struct timespec *);
+
+/* __vdso_clock_gettime, looked up as a dynamic linker would: the ELF image
+ * at AT_SYSINFO_EHDR, its PT_LOAD and PT_DYNAMIC, then DT_HASH (whose chain
+ * count is the number of symbols), DT_SYMTAB and DT_STRTAB. */
+static clock_gettime_fn vdso_clock_gettime(void)
+{
+	const unsigned char *image = (const void *)getauxval(AT_SYSINFO_EHDR);
+	const Elf64_Ehdr *header = (const void *)image;
+	const Elf64_Dyn *dynamic = NULL;
+	const Elf64_Sym *symbols = NULL;
+	const Elf64_Word *hash = NULL;
+	const char *strings = NULL;
+	uintptr_t base = 0;
+	int loaded = 0;
+
+	if (!image || memcmp(image, ELFMAG, SELFMAG) != 0)
+		return NULL;
+	for (int i = 0; i < header->e_phnum; i++) {
+		const Elf64_Phdr *segment =
+			(const void *)(image + header->e_phoff + (size_t)i * header->e_phentsize);
+
+		if (segment->p_type == PT_LOAD && !loaded) {
+			base = (uintptr_t)image + segment->p_offset - segment->p_vaddr;
+			loaded = 1;
+		} else if (segment->p_type == PT_DYNAMIC) {
+			dynamic = (const void *)(image + segment->p_offset);
+		}
+	}
+	if (!loaded || !dynamic)
+		return NULL;
+	for (; dynamic->d_tag != DT_NULL; dynamic++) {
+		const void *at = (const void *)(base + dynamic->d_un.d_ptr);
+
+		if (dynamic->d_tag == DT_HASH)
+			hash = at;
+		else if (dynamic->d_tag == DT_SYMTAB)
+			symbols = at;
+		else if (dynamic->d_tag == DT_STRTAB)
+			strings = at;
+	}
+	if (!hash || !symbols || !strings)
+		return NULL;
+	for (Elf64_Word i = 0; i < hash[1]; i++)
+		if (symbols[i].st_shndx != SHN_UNDEF &&
+		    strcmp(strings + symbols[i].st_name, "__vdso_clock_gettime") == 0)
+			return (clock_gettime_fn)(base + symbols[i].st_value);
+	return NULL;
+}
+
+static int earlier(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+static int clock_gettime_in_the_vdso_agrees_with_the_system_call(void)
+{
+	static const clockid_t clocks[] = { CLOCK_REALTIME,	    CLOCK_MONOTONIC,
+					    CLOCK_MONOTONIC_RAW,    CLOCK_REALTIME_COARSE,
+					    CLOCK_MONOTONIC_COARSE, CLOCK_BOOTTIME };
+	clock_gettime_fn vdso = vdso_clock_gettime();
+
+	if (!vdso)
+		return fail("expected a vDSO with __vdso_clock_gettime got none");
+	for (size_t i = 0; i < sizeof clocks / sizeof clocks[0]; i++) {
+		struct timespec before, during, after;
+		int result;
+
+		if (syscall(SYS_clock_gettime, clocks[i], &before))
+			return fail("clock %d: expected the system call to work got %s",
+				    (int)clocks[i], errno_name(errno));
+		result = vdso(clocks[i], &during);
+		syscall(SYS_clock_gettime, clocks[i], &after);
+		if (result != 0)
+			return fail("clock %d: expected 0 got %d", (int)clocks[i], result);
+		if (during.tv_nsec < 0 || during.tv_nsec >= 1000000000 || earlier(&during, &before) ||
+		    earlier(&after, &during))
+			return fail("clock %d: expected %lld.%09ld <= %lld.%09ld <= %lld.%09ld",
+				    (int)clocks[i], (long long)before.tv_sec, before.tv_nsec,
+				    (long long)during.tv_sec, during.tv_nsec,
+				    (long long)after.tv_sec, after.tv_nsec);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	snprintf(path, sizeof path, "%s/libc-smoke.dat", argc > 1 ? argv[1] : "/");
@@ -196,5 +285,8 @@ int main(int argc, char **argv)
 	report("anonymous_mmap_is_zeroed_and_writable", "mmap(2) MAP_ANONYMOUS",
 	       anonymous_mmap_is_zeroed_and_writable());
 	report("file_mmap_shows_the_file", "mmap(2) MAP_SHARED of a file", file_mmap_shows_the_file());
+	report("clock_gettime_in_the_vdso_agrees_with_the_system_call",
+	       "vdso(7): __vdso_clock_gettime",
+	       clock_gettime_in_the_vdso_agrees_with_the_system_call());
 	return summary();
 }

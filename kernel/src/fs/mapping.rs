@@ -14,7 +14,7 @@ use alloc::vec::Vec;
 use core::ops::Range;
 use ext2::InodeNumber;
 use mm::frame::PAGE_SIZE;
-use mm::page_cache::Mapper;
+use mm::page_cache::{Mapper, Mapping, PageCache};
 use mm::vma::MappedFile;
 use mm::walk::PageTableWalker;
 use x86_64::PhysAddr;
@@ -71,73 +71,67 @@ impl FileSystem {
         true
     }
 
-    /// Moves the D bits of the mappings of the pages of `inode` in `indices`
-    /// into the cache (Linux's `folio_mkclean`): first `own` — an address
-    /// space root and the virtual range msync was given, scanned in one walk
-    /// — then every other mapping of those pages, found through the reverse
-    /// map.
-    pub fn collect_dirty_bits(
-        &self,
-        inode: InodeNumber,
-        indices: Range<u64>,
-        own: Option<(PhysAddr, Range<u64>)>,
-    ) -> DirtyScan {
-        let others = self
-            .cache
-            .lock()
-            .mappings(u64::from(inode), indices, own.as_ref());
-        let others = others
-            .into_iter()
-            .map(|mapping| (mapping.root, mapping.virt));
-        let ranges: Vec<(PhysAddr, Range<u64>)> = own.into_iter().chain(others).collect();
-        self.collect_dirty_in(&ranges)
+    /// Moves the D bits of every mapping of the pages of `inode` in
+    /// `indices` into the cache (Linux's `folio_mkclean`). The reverse map
+    /// lists exactly the PTEs that exist, so the walks cover those runs and
+    /// nothing else: a sparse mapping costs what is mapped, not its size.
+    /// The answer also says whether those pages then hold anything to write
+    /// or to wait for, in the same hold of the cache lock.
+    pub fn collect_dirty_bits(&self, inode: InodeNumber, indices: Range<u64>) -> DirtyScan {
+        let file = u64::from(inode);
+        let mut cache = self.cache.lock();
+        let (mut scan, dirty) = clear_dirty_bits(cache.mappings(file, indices.clone()));
+        mark_dirty_frames(&mut cache, &dirty, &mut scan);
+        scan.unwritten = scan.dirty_pages > 0 || cache.unwritten_in(file, indices);
+        scan
     }
 
     /// The flusher's view of stores through mappings: the D bits of every
     /// mapped cached page move to the cache, so that expiry can write them
     /// even when nobody calls msync.
     pub fn collect_all_dirty_bits(&self) -> DirtyScan {
-        let ranges: Vec<(PhysAddr, Range<u64>)> = {
-            let cache = self.cache.lock();
-            let files: Vec<u64> = cache.files().collect();
-            files
-                .into_iter()
-                .flat_map(|file| cache.mappings(file, 0..u64::MAX, None))
-                .map(|mapping| (mapping.root, mapping.virt))
-                .collect()
-        };
-        self.collect_dirty_in(&ranges)
-    }
-
-    /// Clears the D bits in each `(root, range)` — atomically, the TLB entry
-    /// invalidated before the page is looked at — and marks the cached pages
-    /// whose frames were dirty. A store after the clear sets D again, so
-    /// nothing is lost.
-    fn collect_dirty_in(&self, ranges: &[(PhysAddr, Range<u64>)]) -> DirtyScan {
-        let active_root = arch::paging::active_table_root();
-        let mut scan = DirtyScan::default();
-        let mut found = Vec::new();
-        for (root, range) in ranges {
-            let mut walker = PageTableWalker::new(&DirectMap, *root);
-            let pending = walker.clear_dirty(range.clone());
-            let stats = walker.stats();
-            scan.tables_visited += stats.tables_visited;
-            scan.ptes_scanned += stats.ptes_scanned;
-            // Another address space's entries are not in this CPU's TLB:
-            // switching to it reloads CR3, which drops them.
-            found.push(if *root == active_root {
-                pending.invalidate_tlb(&mut HardwareTlb)
-            } else {
-                pending.invalidate_tlb(&mut NoTlb)
-            });
-        }
         let mut cache = self.cache.lock();
-        let now = crate::time::now_ns();
-        for pages in found {
-            let frames = pages.iter().map(|dirty| dirty.frame);
-            scan.dirty_pages += cache.mark_frames_dirty(frames, now);
-        }
+        let runs = cache
+            .files()
+            .flat_map(|file| cache.mappings(file, 0..u64::MAX));
+        let (mut scan, dirty) = clear_dirty_bits(runs);
+        mark_dirty_frames(&mut cache, &dirty, &mut scan);
         scan
+    }
+}
+
+/// Clears the D bits of each run's PTEs — atomically, the TLB entry
+/// invalidated before the page is looked at — and returns the frames that
+/// were dirty. A store after the clear sets D again, so nothing is lost. The
+/// page tables walked are those of the address spaces the reverse map
+/// lists; one process runs at a time and nothing else edits them meanwhile.
+fn clear_dirty_bits(runs: impl Iterator<Item = Mapping>) -> (DirtyScan, Vec<PhysAddr>) {
+    let active_root = arch::paging::active_table_root();
+    let mut scan = DirtyScan::default();
+    let mut dirty = Vec::new();
+    for run in runs {
+        let mut walker = PageTableWalker::new(&DirectMap, run.root);
+        let pending = walker.clear_dirty(run.virt);
+        let stats = walker.stats();
+        scan.tables_visited += stats.tables_visited;
+        scan.ptes_scanned += stats.ptes_scanned;
+        // Another address space's entries are not in this CPU's TLB:
+        // switching to it reloads CR3, which drops them.
+        let found = if run.root == active_root {
+            pending.invalidate_tlb(&mut HardwareTlb)
+        } else {
+            pending.invalidate_tlb(&mut NoTlb)
+        };
+        dirty.extend(found.iter().map(|page| page.frame));
+    }
+    (scan, dirty)
+}
+
+/// Marks the cached pages held by `frames` dirty.
+fn mark_dirty_frames(cache: &mut PageCache, frames: &[PhysAddr], scan: &mut DirtyScan) {
+    if !frames.is_empty() {
+        let now = crate::time::now_ns();
+        scan.dirty_pages += cache.mark_frames_dirty(frames.iter().copied(), now);
     }
 }
 
@@ -147,6 +141,9 @@ pub struct DirtyScan {
     pub dirty_pages: usize,
     pub tables_visited: u64,
     pub ptes_scanned: u64,
+    /// From [`FileSystem::collect_dirty_bits`]: some page asked about is
+    /// dirty or under write-back, so a write-back has work to do or wait for.
+    pub unwritten: bool,
 }
 
 /// For page tables not loaded in CR3: nothing of theirs is cached.

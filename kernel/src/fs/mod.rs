@@ -19,6 +19,7 @@ mod tests;
 
 use crate::block::Disk;
 use abi::Errno;
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use ext2::{Ext2, FileType, InodeNumber, Metadata};
 use mm::page_cache::{ErrorCursor, PageCache};
@@ -31,19 +32,18 @@ pub struct FileSystem {
     cache: Mutex<PageCache>,
     in_flight: Mutex<Vec<InFlightWrite>>,
     /// Write-backs asked for with MS_ASYNC, started by the next background
-    /// work. A leaf lock: held only to push or take the list.
-    queued: Mutex<Vec<QueuedWriteback>>,
+    /// work. A leaf lock: held only to push or take one request. The queue
+    /// keeps its memory, so that MS_ASYNC allocates nothing.
+    queued: Mutex<VecDeque<QueuedWriteback>>,
     disk: &'static Disk,
     block_size: u32,
 }
 
-/// An MS_ASYNC request: the file pages to write back, and the mapping
-/// (address space root and virtual range) whose D bits mark them dirty.
+/// An MS_ASYNC request: the file pages to write back once the D bits of
+/// their mappings were collected.
 pub struct QueuedWriteback {
     pub inode: InodeNumber,
     pub file_pages: core::ops::Range<u64>,
-    pub root: x86_64::PhysAddr,
-    pub virt: core::ops::Range<u64>,
 }
 
 static ROOT: Once<FileSystem> = Once::new();
@@ -84,7 +84,7 @@ pub fn mount_root(index: usize) -> Result<&'static FileSystem, Errno> {
         ext2: Mutex::new(ext2),
         cache: Mutex::new(PageCache::new()),
         in_flight: Mutex::new(Vec::new()),
-        queued: Mutex::new(Vec::new()),
+        queued: Mutex::new(VecDeque::new()),
         disk,
         block_size,
     }))
@@ -151,28 +151,35 @@ impl FileSystem {
         self.cache.lock().file_mut(u64::from(inode)).errors.cursor()
     }
 
-    /// fsync(2): the file's dirty pages, the file system's metadata, a device
-    /// flush; then any write-back error `cursor` has not yet seen.
     /// Makes the writes so far durable: file-system metadata, then a device
     /// flush, both done by ext2's sync (the tail of `fsync` and
-    /// `msync(MS_SYNC)`).
+    /// `msync(MS_SYNC)`). The clock is read only to stamp metadata.
     pub fn make_durable(&self) -> Result<(), Errno> {
-        self.ext2.lock().sync(crate::time::unix_seconds())
+        let mut ext2 = self.ext2.lock();
+        if ext2.has_unsynced_changes() {
+            ext2.sync(crate::time::unix_seconds())
+        } else {
+            // No metadata to write: what ext2's sync would do is flush the
+            // device (nothing, if nothing was written since its last flush).
+            self.disk.flush()
+        }
     }
 
     /// The write-back errors recorded for `inode` since `cursor`, advancing it.
     pub fn unseen_errors(&self, inode: InodeNumber, cursor: &mut ErrorCursor) -> Result<(), Errno> {
-        self.cache
-            .lock()
-            .file_mut(u64::from(inode))
-            .errors
-            .check_and_advance(cursor)
+        match self.cache.lock().file(u64::from(inode)) {
+            Some(cache) => cache.errors.check_and_advance(cursor),
+            // Nothing cached, nothing ever written: no error to see.
+            None => Ok(()),
+        }
     }
 
-    /// Stores through shared mappings count: their D bits move to the cache
-    /// first, as Linux's pages are already dirty from the write fault.
+    /// fsync(2): the file's dirty pages, the file system's metadata, a device
+    /// flush; then any write-back error `cursor` has not yet seen. Stores
+    /// through shared mappings count: their D bits move to the cache first,
+    /// as Linux's pages are already dirty from the write fault.
     pub fn fsync(&self, inode: InodeNumber, cursor: &mut ErrorCursor) -> Result<(), Errno> {
-        self.collect_dirty_bits(inode, 0..u64::MAX, None);
+        self.collect_dirty_bits(inode, 0..u64::MAX);
         let written = self.write_back(inode, 0..u64::MAX, true).map(|_| ());
         self.make_durable()?;
         let unseen = self.unseen_errors(inode, cursor);
@@ -266,21 +273,16 @@ impl FileSystem {
     /// starts the write-back, so the call returns at once and the data still
     /// reaches the disk with no further system call.
     pub fn queue_writeback(&self, request: QueuedWriteback) {
-        self.queued.lock().push(request);
+        self.queued.lock().push_back(request);
     }
 
-    /// Starts every queued MS_ASYNC write-back without waiting for it. Must
-    /// run before the address spaces named in the queue go away.
+    /// Starts every queued MS_ASYNC write-back without waiting for it.
     pub fn start_queued_writebacks(&self) {
-        let queued = core::mem::take(&mut *self.queued.lock());
-        for request in queued {
-            let QueuedWriteback {
-                inode,
-                file_pages,
-                root,
-                virt,
-            } = request;
-            self.collect_dirty_bits(inode, file_pages.clone(), Some((root, virt)));
+        loop {
+            let Some(QueuedWriteback { inode, file_pages }) = self.queued.lock().pop_front() else {
+                return;
+            };
+            self.collect_dirty_bits(inode, file_pages.clone());
             if let Err(errno) = self.write_back(inode, file_pages, false) {
                 log::warn!("MS_ASYNC write-back of inode {inode}: {errno}");
             }

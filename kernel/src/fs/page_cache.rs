@@ -353,6 +353,9 @@ impl FileSystem {
             let Some(mut in_flight) = self.in_flight.try_lock() else {
                 return;
             };
+            if in_flight.is_empty() {
+                return;
+            }
             let (finished, pending) = core::mem::take(&mut *in_flight)
                 .into_iter()
                 .partition(|batch| batch.tickets.iter().all(Ticket::is_complete));

@@ -22,6 +22,8 @@ const PIE_BASE: u64 = 0x5555_5555_4000;
 /// The initial stack: 8 MiB (Linux's default `RLIMIT_STACK`) ending here.
 const STACK_TOP: u64 = 0x7fff_ff00_0000;
 const STACK_SIZE: u64 = 8 << 20;
+/// The vDSO's page, just above the stack.
+const VDSO_AT: u64 = STACK_TOP;
 
 const ET_EXEC: u16 = 2;
 const ET_DYN: u16 = 3;
@@ -56,6 +58,7 @@ mod auxv {
     pub const AT_SECURE: u64 = 23;
     pub const AT_RANDOM: u64 = 25;
     pub const AT_EXECFN: u64 = 31;
+    pub const AT_SYSINFO_EHDR: u64 = 33;
 }
 
 struct ProgramHeader {
@@ -188,6 +191,7 @@ impl Process {
             end_of_image = end_of_image.max(page_up(segment.vaddr + bias + segment.memory_size)?);
         }
         self.brk = end_of_image..end_of_image;
+        self.map_vdso()?;
         let stack_pointer = self.build_stack(
             path,
             argv,
@@ -207,6 +211,7 @@ impl Process {
                 (auxv::AT_HWCAP, u64::from(arch::cpu::feature_bits())),
                 (auxv::AT_CLKTCK, u64::from(crate::time::TICK_HZ)),
                 (auxv::AT_SECURE, 0),
+                (auxv::AT_SYSINFO_EHDR, VDSO_AT),
             ],
         )?;
         Ok(UserEntry {
@@ -264,6 +269,25 @@ impl Process {
             })?;
         }
         Ok(())
+    }
+
+    /// Maps this process's copy of the vDSO (`arch::vdso`) at `VDSO_AT`,
+    /// readable and executable, with the clock's parameters in it.
+    fn map_vdso(&mut self) -> Result<(), Errno> {
+        let len = arch::vdso::SIZE as u64;
+        self.mmap(MmapRequest {
+            addr: VDSO_AT,
+            len,
+            prot: PROT_READ | PROT_WRITE,
+            flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+            file: None,
+            offset: 0,
+        })?;
+        self.copy_to_user(VDSO_AT, &arch::vdso::image(&crate::time::clock_data()))?;
+        with_machine(|machine| {
+            self.address_space
+                .mprotect(VDSO_AT, len, PROT_READ | PROT_EXEC, machine)
+        })
     }
 
     /// Maps the stack and lays out, from its top down: the strings, the

@@ -14,11 +14,12 @@ pub mod user_memory;
 use crate::fs::file::FileTable;
 use crate::memory::stack::KernelStack;
 use crate::memory::{frames, kernel_space};
+use alloc::vec::Vec;
 use arch::user::{KernelResume, UserEntry};
 use core::cell::UnsafeCell;
 use core::fmt;
 use core::sync::atomic::{AtomicPtr, Ordering};
-use mm::address_space::AddressSpace;
+use mm::address_space::{AddressSpace, SyncRange};
 
 /// Kernel stack pages per process.
 const KERNEL_STACK_PAGES: usize = 16;
@@ -83,6 +84,9 @@ pub struct Process {
     /// Recorded signal dispositions (`struct sigaction`, signals 1..=64).
     pub signal_actions: [[u8; crate::syscall::SIGACTION_BYTES]; 64],
     pub blocked_signals: u64,
+    /// The list of the last msync plan, emptied and kept so that the next
+    /// msync allocates nothing.
+    pub msync_ranges: Vec<SyncRange>,
     kernel_stack: KernelStack,
     exit: Option<Exit>,
 }
@@ -101,6 +105,7 @@ impl Process {
             fs_base: 0,
             signal_actions: [[0; crate::syscall::SIGACTION_BYTES]; 64],
             blocked_signals: 0,
+            msync_ranges: Vec::new(),
             kernel_stack,
             exit: None,
         })
@@ -110,11 +115,6 @@ impl Process {
 impl Drop for Process {
     /// Unmaps everything (freeing the page tables) and frees the root.
     fn drop(&mut self) {
-        // Queued MS_ASYNC write-backs name this address space: start them
-        // while its page tables still exist.
-        if let Some(fs) = crate::fs::root() {
-            fs.start_queued_writebacks();
-        }
         fault::unmap_everything(self);
         frames::free_frame(self.address_space.page_table_root());
     }

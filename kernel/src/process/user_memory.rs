@@ -139,6 +139,13 @@ impl Process {
         access: Access,
         mut copy: impl FnMut(*mut u8, usize, usize),
     ) -> Result<(), Errno> {
+        let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
+        // Most copies (a timespec, a stat) stay within one page: no list.
+        if len > 0 && addr / PAGE_SIZE == (end - 1) / PAGE_SIZE {
+            let frame = self.user_frame(addr, access)?;
+            copy(phys_to_virt(frame + addr % PAGE_SIZE).as_mut_ptr(), 0, len);
+            return Ok(());
+        }
         let mut offset = 0;
         for segment in self.user_segments(addr, len, access)? {
             copy(

@@ -3,14 +3,14 @@
 
 use crate::fs::file::FileKind;
 use crate::fs::mapping::{DirtyScan, InodeFile};
-use crate::fs::{QueuedWriteback, root};
+use crate::fs::{FileSystem, QueuedWriteback, root};
 use crate::memory::machine::with_machine;
 use crate::process::{Process, with_current};
 use abi::Errno;
 use abi::mman::{MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_PRIVATE, PROT_READ, PROT_WRITE};
 use alloc::sync::Arc;
 use ext2::InodeNumber;
-use mm::address_space::{FileMapping, MmapRequest};
+use mm::address_space::{FileMapping, MmapRequest, MsyncPlan};
 use mm::frame::PAGE_SIZE;
 use mm::vma::FileRef;
 
@@ -167,42 +167,78 @@ fn grow_heap(process: &mut Process, from: u64, to: u64) -> Result<(), Errno> {
 }
 
 /// msync(2): `mm` validates and plans. With MS_SYNC, for each shared file
-/// range the D bits of this mapping (one walk) and of every other mapping of
-/// those pages (the reverse map) move to the page cache, the range is
+/// range the D bits of every mapping of those pages (found through the
+/// reverse map, this one included) move to the page cache, the range is
 /// written back, the call waits, makes the data durable, and reports
 /// write-back errors not yet seen through the mapping's file. Without it
 /// (MS_ASYNC, flags 0) the ranges are queued and the same work starts on the
 /// next timer tick, without the caller.
 pub fn msync(addr: u64, len: u64, flags: u64) -> Result<u64, Errno> {
-    let started = crate::time::now_ns();
-    let plan = with_current(|process| process.address_space.msync(addr, len, flags as u32));
-    let Some(fs) = root() else {
-        return plan.result.map(|()| 0);
-    };
-    let requests_before = fs.requests_submitted();
-    let root = with_current(|process| process.address_space.page_table_root());
-    let mut scan = DirtyScan::default();
-    let mut bytes = 0;
+    // The trace line's clock and request count, read only when the line is
+    // printed (the level check reads one variable).
+    let tracing = log::max_level() >= log::LevelFilter::Debug;
+    let started = tracing.then(crate::time::now_ns);
+    let plan = with_current(|process| {
+        let ranges = core::mem::take(&mut process.msync_ranges);
+        process
+            .address_space
+            .msync_reusing(addr, len, flags as u32, ranges)
+    });
+    let mut outcome = Ok(());
+    if let Some(fs) = root() {
+        let requests_before = tracing.then(|| fs.requests_submitted());
+        let mut scan = DirtyScan::default();
+        let mut bytes = 0;
+        outcome = carry_out(fs, &plan, &mut scan, &mut bytes);
+        if let (Some(started), Some(requests_before)) = (started, requests_before) {
+            log::debug!(
+                "msync {addr:#x}+{len:#x} flags {flags:#x}: {} VMAs, {} page tables, {} PTEs, {} dirty pages, {} device requests, {bytes} bytes written, {} us -> {:?}",
+                plan.ranges.len(),
+                scan.tables_visited,
+                scan.ptes_scanned,
+                scan.dirty_pages,
+                fs.requests_submitted() - requests_before,
+                (crate::time::now_ns() - started) / 1000,
+                outcome.and(plan.result),
+            );
+        }
+    }
+    let MsyncPlan {
+        mut ranges, result, ..
+    } = plan;
+    ranges.clear();
+    with_current(|process| process.msync_ranges = ranges);
+    outcome.and(result).map(|()| 0)
+}
+
+/// The I/O of an msync plan, range by range; the first error ends it.
+fn carry_out(
+    fs: &FileSystem,
+    plan: &MsyncPlan,
+    scan: &mut DirtyScan,
+    bytes: &mut u64,
+) -> Result<(), Errno> {
     for range in &plan.ranges {
         let inode = range.file.id() as InodeNumber;
         if !plan.wait {
             fs.queue_writeback(QueuedWriteback {
                 inode,
                 file_pages: range.file_pages.clone(),
-                root,
-                virt: range.virt.clone(),
             });
             continue;
         }
-        let found = fs.collect_dirty_bits(
-            inode,
-            range.file_pages.clone(),
-            Some((root, range.virt.clone())),
-        );
+        let found = fs.collect_dirty_bits(inode, range.file_pages.clone());
         scan.dirty_pages += found.dirty_pages;
         scan.tables_visited += found.tables_visited;
         scan.ptes_scanned += found.ptes_scanned;
-        bytes += fs.write_back(inode, range.file_pages.clone(), true)?;
+        if found.unwritten {
+            *bytes += fs.write_back(inode, range.file_pages.clone(), true)?;
+        } else {
+            // Nothing here to write or wait for; finished write-backs
+            // elsewhere are settled as write_back would, so that their
+            // errors count below.
+            fs.reap_completed();
+        }
         fs.make_durable()?;
         if let Some(mapped) = mapped_inode_file(&range.file)
             && let Some(open) = &mapped.open
@@ -210,17 +246,7 @@ pub fn msync(addr: u64, len: u64, flags: u64) -> Result<u64, Errno> {
             fs.unseen_errors(inode, &mut open.lock().errors)?;
         }
     }
-    log::debug!(
-        "msync {addr:#x}+{len:#x} flags {flags:#x}: {} VMAs, {} page tables, {} PTEs, {} dirty pages, {} device requests, {bytes} bytes written, {} us -> {:?}",
-        plan.ranges.len(),
-        scan.tables_visited,
-        scan.ptes_scanned,
-        scan.dirty_pages,
-        fs.requests_submitted() - requests_before,
-        (crate::time::now_ns() - started) / 1000,
-        plan.result,
-    );
-    plan.result.map(|()| 0)
+    Ok(())
 }
 
 fn mapped_inode_file(file: &FileRef) -> Option<&InodeFile> {

@@ -16,15 +16,16 @@ pub struct SyncRange {
     pub file: FileRef,
     /// File page indices to write back.
     pub file_pages: Range<u64>,
-    /// The virtual pages whose D bits to collect first.
+    /// The virtual pages of the range, which map `file_pages` in order.
     pub virt: Range<u64>,
 }
 
 /// What an msync call must do, in order, and what it then returns.
 ///
 /// The kernel handles `ranges` in order: for each, clear the D bits of
-/// `virt` with [`crate::walk::PageTableWalker::clear_dirty`], invalidate the
-/// TLB, mark those pages dirty in the file's page cache and write back
+/// every PTE mapping `file_pages` (this range's and any other mapping's)
+/// with [`crate::walk::PageTableWalker::clear_dirty`], invalidate the TLB,
+/// mark those pages dirty in the file's page cache and write back
 /// `file_pages` — waiting for completion (and a device flush) when `wait` is
 /// set. A write-back error ends the call with that error; otherwise the call
 /// returns `result`.
@@ -47,14 +48,26 @@ impl AddressSpace {
     /// for plain `MS_ASYNC`, which gives up at the first hole), and a locked
     /// VMA with `MS_INVALIDATE` stops the walk with EBUSY.
     pub fn msync(&self, addr: u64, len: u64, flags: u32) -> MsyncPlan {
-        let mut plan = MsyncPlan {
+        self.msync_reusing(addr, len, flags, Vec::new())
+    }
+
+    /// [`AddressSpace::msync`] with `ranges`, emptied, as the plan's list:
+    /// a caller that hands the list back each time allocates nothing.
+    pub fn msync_reusing(
+        &self,
+        addr: u64,
+        len: u64,
+        flags: u32,
+        mut ranges: Vec<SyncRange>,
+    ) -> MsyncPlan {
+        ranges.clear();
+        let result = self.plan_msync(addr, len, flags, &mut ranges);
+        MsyncPlan {
             wait: flags & MS_SYNC != 0,
             invalidate: flags & MS_INVALIDATE != 0,
-            ranges: Vec::new(),
-            result: Ok(()),
-        };
-        plan.result = self.plan_msync(addr, len, flags, &mut plan.ranges);
-        plan
+            ranges,
+            result,
+        }
     }
 
     fn plan_msync(

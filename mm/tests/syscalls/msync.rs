@@ -298,3 +298,19 @@ fn msync_of_part_of_a_mapping_names_the_matching_file_pages() {
     assert_eq!(ranges(&plan), [(1, 7, 3, A + 2 * PAGE)]);
     assert_eq!(plan.ranges[0].virt, A + 2 * PAGE..A + 5 * PAGE);
 }
+
+/// A caller may hand back the list of an earlier plan: it is emptied and
+/// reused, and the plan is the one `msync` makes.
+#[test]
+fn msync_reusing_an_old_list_makes_the_same_plan_in_it() {
+    let process = two_files_with_a_hole();
+    let old = process.space.msync(A, 5 * PAGE, MS_SYNC).ranges;
+    assert_eq!(old.len(), 2);
+    let capacity = old.capacity();
+    let plan = process
+        .space
+        .msync_reusing(A + 3 * PAGE, PAGE, MS_ASYNC, old);
+    assert_eq!(plan, process.space.msync(A + 3 * PAGE, PAGE, MS_ASYNC));
+    assert_eq!(ranges(&plan), [(2, 0, 1, A + 3 * PAGE)]);
+    assert_eq!(plan.ranges.capacity(), capacity, "the old list's memory");
+}
