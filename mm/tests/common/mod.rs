@@ -73,15 +73,26 @@ impl Process {
         }
     }
 
-    pub fn mmap_request(&mut self, request: MmapRequest) -> Result<u64, Errno> {
-        let mut machine = Machine {
+    /// The address space, the emulated machine it runs on, and the log of
+    /// unmapped pages, borrowed apart so that a system call can take all three.
+    fn parts(
+        &mut self,
+    ) -> (
+        &mut AddressSpace,
+        Machine<'_, EmulatedMemory, EmulatedFrames, RecordingTlb>,
+        &mut Vec<UnmappedPage>,
+    ) {
+        let machine = Machine {
             phys: &self.memory,
             frames: &mut self.frames,
             tlb: &mut self.tlb,
         };
-        let unmapped = &mut self.unmapped;
-        self.space
-            .mmap(request, &mut machine, |page| unmapped.push(page))
+        (&mut self.space, machine, &mut self.unmapped)
+    }
+
+    pub fn mmap_request(&mut self, request: MmapRequest) -> Result<u64, Errno> {
+        let (space, mut machine, unmapped) = self.parts();
+        space.mmap(request, &mut machine, |page| unmapped.push(page))
     }
 
     pub fn mmap(
@@ -130,23 +141,13 @@ impl Process {
     }
 
     pub fn munmap(&mut self, addr: u64, len: u64) -> Result<(), Errno> {
-        let mut machine = Machine {
-            phys: &self.memory,
-            frames: &mut self.frames,
-            tlb: &mut self.tlb,
-        };
-        let unmapped = &mut self.unmapped;
-        self.space
-            .munmap(addr, len, &mut machine, |page| unmapped.push(page))
+        let (space, mut machine, unmapped) = self.parts();
+        space.munmap(addr, len, &mut machine, |page| unmapped.push(page))
     }
 
     pub fn mprotect(&mut self, addr: u64, len: u64, prot: u32) -> Result<(), Errno> {
-        let mut machine = Machine {
-            phys: &self.memory,
-            frames: &mut self.frames,
-            tlb: &mut self.tlb,
-        };
-        self.space.mprotect(addr, len, prot, &mut machine)
+        let (space, mut machine, _) = self.parts();
+        space.mprotect(addr, len, prot, &mut machine)
     }
 
     /// Faults `page` in as the kernel would: a fresh frame, mapped with the
