@@ -365,6 +365,15 @@ static unsigned char *map_with_hole(const char *tag, int *fd)
 	return p;
 }
 
+/* The file of map_with_hole after its stores reached it: pages 0 and 2
+ * written, page 1 as it was. */
+static int expect_both_sides_written(int fd)
+{
+	if (expect_file(fd, 0, page, SEED_STORE) || expect_file(fd, page, page, SEED_INITIAL))
+		return -1;
+	return expect_file(fd, 2 * page, page, SEED_STORE);
+}
+
 static int msync_sync_over_a_hole_is_enomem_and_syncs_both_sides(void)
 {
 	int fd;
@@ -374,9 +383,7 @@ static int msync_sync_over_a_hole_is_enomem_and_syncs_both_sides(void)
 		return -1;
 	if (expect_result("msync(3 pages, MS_SYNC)", msync(p, 3 * page, MS_SYNC), ENOMEM))
 		return -1;
-	if (expect_file(fd, 0, page, SEED_STORE) || expect_file(fd, page, page, SEED_INITIAL))
-		return -1;
-	return expect_file(fd, 2 * page, page, SEED_STORE);
+	return expect_both_sides_written(fd);
 }
 
 static int msync_async_over_a_hole_is_enomem(void)
@@ -390,9 +397,7 @@ static int msync_async_over_a_hole_is_enomem(void)
 		return -1;
 	if (expect_result("fsync", fsync(fd), 0))
 		return -1;
-	if (expect_file(fd, 0, page, SEED_STORE) || expect_file(fd, page, page, SEED_INITIAL))
-		return -1;
-	return expect_file(fd, 2 * page, page, SEED_STORE);
+	return expect_both_sides_written(fd);
 }
 
 static int msync_range_starting_in_a_hole_is_enomem(void)
