@@ -40,4 +40,5 @@ pub use device::{BlockDevice, SECTOR_SIZE};
 pub use dir::DirEntry;
 pub use fs::{Ext2, FsInfo};
 pub use inode::{FileType, InodeNumber, Metadata, ROOT_INODE};
+pub use namespace::Unlinked;
 pub use superblock::{INCOMPAT_FILETYPE, MountError, RO_COMPAT_LARGE_FILE, RO_COMPAT_SPARSE_SUPER};

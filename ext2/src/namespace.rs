@@ -18,6 +18,14 @@ const MAX_LINKS: u16 = 32000;
 const XATTR_BLOCK_MAGIC: u32 = 0xEA02_0000;
 const XATTR_REFCOUNT_OFFSET: usize = 4;
 
+/// The inode a name led to, and whether unlinking left it an orphan (no
+/// links, still allocated).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unlinked {
+    pub inode: InodeNumber,
+    pub orphaned: bool,
+}
+
 /// Checks a name for a new entry: not empty, no `/`, no NUL, not too long.
 fn check_new_name(name: &[u8]) -> Result<(), Errno> {
     if name.is_empty() {
@@ -151,12 +159,17 @@ impl<D: BlockDevice> Ext2<D> {
         Ok((parent, child))
     }
 
-    /// Removes the name of a non-directory; frees the inode and its blocks
-    /// when that was its last link. Directories are EISDIR (use rmdir).
-    ///
-    /// The inode is freed at once: a kernel that keeps unlinked files open
-    /// must hold off calling this until the last user is gone.
-    pub fn unlink(&mut self, directory: InodeNumber, name: &[u8], now: u32) -> Result<(), Errno> {
+    /// Removes the name of a non-directory. An inode left without links is
+    /// an orphan: still allocated, its data readable and writable, its
+    /// number not given to new files, until [`Ext2::release_orphan`] frees
+    /// it — which the kernel calls when no open file or mapping uses it any
+    /// more (Linux's `ext2_evict_inode`). Directories are EISDIR (use rmdir).
+    pub fn unlink(
+        &mut self,
+        directory: InodeNumber,
+        name: &[u8],
+        now: u32,
+    ) -> Result<Unlinked, Errno> {
         let mut parent = self.read_inode(directory)?;
         let found = self.find_entry(&parent, name)?.ok_or(Errno::ENOENT)?;
         let mut child = self.read_inode(found.inode)?;
@@ -168,11 +181,23 @@ impl<D: BlockDevice> Ext2<D> {
         let links = child.links_count().saturating_sub(1);
         child.set_links_count(links);
         child.set_ctime(now);
-        if links == 0 {
-            self.release_inode(found.inode, &mut child, now)
-        } else {
-            self.write_inode(found.inode, &child)
+        self.write_inode(found.inode, &child)?;
+        Ok(Unlinked {
+            inode: found.inode,
+            orphaned: links == 0,
+        })
+    }
+
+    /// Frees an orphan — an inode [`Ext2::unlink`] left without links —
+    /// with its blocks, now that nothing uses it. EINVAL if the inode still
+    /// has a link.
+    pub fn release_orphan(&mut self, number: InodeNumber, now: u32) -> Result<(), Errno> {
+        let mut inode = self.read_inode(number)?;
+        if inode.links_count() != 0 {
+            return Err(Errno::EINVAL);
         }
+        self.begin_change()?;
+        self.release_inode(number, &mut inode, now)
     }
 
     /// Removes an empty directory: ENOTEMPTY if it has entries besides `.`

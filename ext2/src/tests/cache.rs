@@ -5,7 +5,9 @@ use std::format;
 use std::vec;
 use std::vec::Vec;
 
-use super::support::{MemoryDisk, Mkfs, Scratch, mount, now, pattern, read_all};
+use super::support::{
+    MemoryDisk, Mkfs, Scratch, mount, now, pattern, read_all, unlink_and_release,
+};
 use crate::{Ext2, MappedBlock, ROOT_INODE};
 
 const STATE: usize = 1024 + 58;
@@ -186,7 +188,7 @@ fn the_cache_never_holds_more_than_its_limit() {
         assert!(read_all(&mut fs, &format!("/d/{name}")) == *data);
         assert_bounded(&fs);
     }
-    fs.unlink(directory, b"file3", time).unwrap();
+    unlink_and_release(&mut fs, directory, b"file3", time);
     assert_bounded(&fs);
 
     let disk = fs.unmount(now()).unwrap();

@@ -2,11 +2,12 @@
 
 use std::format;
 use std::string::String;
+use std::vec;
 use std::vec::Vec;
 
 use abi::Errno;
 
-use super::support::{Mkfs, Scratch, mount, now, pattern, read_all};
+use super::support::{Mkfs, Scratch, mount, now, pattern, read_all, unlink_and_release};
 use crate::{FileType, ROOT_INODE};
 
 #[test]
@@ -95,14 +96,47 @@ fn unlink_of_the_last_link_frees_the_inode_and_its_blocks() {
         fs.write_at(file, 0, &pattern(50 * 1024, 3), time),
         Ok(50 * 1024)
     );
-    fs.unlink(ROOT_INODE, b"new", time).unwrap();
-    fs.unlink(ROOT_INODE, b"old", time).unwrap();
+    unlink_and_release(&mut fs, ROOT_INODE, b"new", time);
+    unlink_and_release(&mut fs, ROOT_INODE, b"old", time);
     let after = fs.info();
     // 300 data blocks, one single-indirect, one double-indirect, one under it.
     assert_eq!(after.free_blocks, before.free_blocks + 303);
     assert_eq!(after.free_inodes, before.free_inodes + 1);
     assert_eq!(fs.lookup_path(b"/new"), Err(Errno::ENOENT));
     assert_eq!(fs.unlink(ROOT_INODE, b"new", time), Err(Errno::ENOENT));
+    let disk = fs.unmount(time).unwrap();
+    scratch.assert_fsck_clean(&disk);
+}
+
+// Linux keeps an unlinked inode that is still open or mapped until its last
+// user goes (ext2_evict_inode frees it then): its data stays readable and
+// writable, and no new file may be given its number meanwhile.
+#[test]
+fn unlinked_inode_kept_as_orphan_keeps_its_data_and_number_until_released() {
+    let scratch = Scratch::new("ns-orphan");
+    let mut fs = mount(scratch.mkfs(Mkfs::new(1024, 4096)));
+    let time = now();
+    let before = fs.info();
+    let file = fs.create(ROOT_INODE, b"doomed", 0o644, time).unwrap();
+    let data = pattern(20 * 1024, 5);
+    assert_eq!(fs.write_at(file, 0, &data, time), Ok(data.len()));
+    let unlinked = fs.unlink(ROOT_INODE, b"doomed", time).unwrap();
+    assert_eq!(unlinked.inode, file);
+    assert!(unlinked.orphaned);
+    assert_eq!(fs.lookup_path(b"/doomed"), Err(Errno::ENOENT));
+    assert_eq!(fs.metadata(file).unwrap().links, 0);
+    let mut read_back = vec![0; data.len()];
+    assert_eq!(fs.read_at(file, 0, &mut read_back), Ok(data.len()));
+    assert_eq!(read_back, data);
+    assert_eq!(fs.write_at(file, 0, b"still here", time), Ok(10));
+    let next = fs.create(ROOT_INODE, b"next", 0o644, time).unwrap();
+    assert_ne!(next, file, "an orphan's number was given to a new file");
+
+    fs.release_orphan(file, time).unwrap();
+    unlink_and_release(&mut fs, ROOT_INODE, b"next", time);
+    assert_eq!(fs.info().free_blocks, before.free_blocks);
+    assert_eq!(fs.info().free_inodes, before.free_inodes);
+    assert_eq!(fs.release_orphan(ROOT_INODE, time), Err(Errno::EINVAL));
     let disk = fs.unmount(time).unwrap();
     scratch.assert_fsck_clean(&disk);
 }
@@ -125,7 +159,7 @@ fn unlink_refuses_directories_and_rmdir_refuses_non_empty_ones() {
     fs.mkdir(ROOT_INODE, b"empty", 0o755, time).unwrap();
     fs.rmdir(ROOT_INODE, b"empty", time).unwrap();
     let full = fs.lookup_path(b"/full").unwrap();
-    fs.unlink(full, b"file", time).unwrap();
+    unlink_and_release(&mut fs, full, b"file", time);
     fs.rmdir(ROOT_INODE, b"full", time).unwrap();
     assert_eq!(fs.metadata(ROOT_INODE).unwrap().links, root_links - 1);
     let after = fs.info();
@@ -155,7 +189,7 @@ fn directories_grow_past_one_block_and_reuse_freed_entries() {
     // (after `.` and `..`), 17 in each further block.
     assert_eq!(fs.metadata(dir).unwrap().size, 6 * 1024);
     for index in (0..100).step_by(2) {
-        fs.unlink(dir, name(index).as_bytes(), time).unwrap();
+        unlink_and_release(&mut fs, dir, name(index).as_bytes(), time);
     }
     for index in 100..140 {
         fs.create(dir, name(index).as_bytes(), 0o644, time).unwrap();
@@ -200,8 +234,7 @@ fn changing_an_indexed_directory_clears_its_index_flag() {
         "indexed directories read linearly"
     );
     fs.create(big, b"added", 0o644, time).unwrap();
-    fs.unlink(big, b"entry-with-a-long-name-0007", time)
-        .unwrap();
+    unlink_and_release(&mut fs, big, b"entry-with-a-long-name-0007", time);
     let file = fs.lookup_path(b"/big/added").unwrap();
     assert_eq!(fs.write_at(file, 0, b"hello", time), Ok(5));
     assert_eq!(read_all(&mut fs, "/big/added"), b"hello");
@@ -224,7 +257,7 @@ fn revision_0_create_mkdir_unlink_without_file_types() {
     assert_eq!(fs.write_at(file, 0, &data, time), Ok(data.len()));
     let doomed = fs.create(ROOT_INODE, b"doomed", 0o644, time).unwrap();
     assert_eq!(fs.write_at(doomed, 0, b"bye", time), Ok(3));
-    fs.unlink(ROOT_INODE, b"doomed", time).unwrap();
+    unlink_and_release(&mut fs, ROOT_INODE, b"doomed", time);
     assert!(
         fs.read_dir(dir)
             .unwrap()

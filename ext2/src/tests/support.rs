@@ -13,7 +13,7 @@ use std::vec::Vec;
 
 use abi::Errno;
 
-use crate::{BlockDevice, Ext2, SECTOR_SIZE};
+use crate::{BlockDevice, Ext2, InodeNumber, SECTOR_SIZE};
 
 /// A disk held in memory, counting the requests made to it.
 pub struct MemoryDisk {
@@ -294,4 +294,18 @@ pub fn read_all(fs: &mut Ext2<MemoryDisk>, path: &str) -> Vec<u8> {
     let mut contents = std::vec![0xAA; size];
     assert_eq!(fs.read_at(inode, 0, &mut contents).unwrap(), size);
     contents
+}
+
+/// Removes `name` from `directory` and, when that was the last link, frees
+/// the inode as a kernel does once nothing uses it.
+pub fn unlink_and_release(
+    fs: &mut Ext2<MemoryDisk>,
+    directory: InodeNumber,
+    name: &[u8],
+    now: u32,
+) {
+    let unlinked = fs.unlink(directory, name, now).unwrap();
+    if unlinked.orphaned {
+        fs.release_orphan(unlinked.inode, now).unwrap();
+    }
 }
