@@ -1,7 +1,8 @@
 //! The page cache's bookkeeping: one 4 KiB page per (file, page index), its
 //! state, the user mappings that map it (kept per run of pages, as Linux's
-//! `i_mmap` keeps VMAs), and the error a failed write-back
-//! leaves for the file's next fsync. The kernel owns the frames and does the
+//! `i_mmap` keeps VMAs), the private copies of its pages that copy-on-write
+//! made in private mappings (which truncation must take away too), and the
+//! error a failed write-back leaves for the file's next fsync. The kernel owns the frames and does the
 //! I/O; this module decides which pages a write-back takes and what state they
 //! end in, so that the rules are tested on the host.
 //!
@@ -234,6 +235,9 @@ pub struct EvictedPage {
 pub struct Truncated {
     pub pages: Vec<EvictedPage>,
     pub mappings: Vec<Mapping>,
+    /// PTEs of private mappings that hold copies of removed pages: they go
+    /// too (Linux's truncate unmaps even COW copies), with their frames.
+    pub private_copies: Vec<Mapping>,
 }
 
 /// Errors a file's write-backs met, as Linux's `errseq_t`: each reader
@@ -276,6 +280,9 @@ impl ErrorSequence {
 pub struct FileCache {
     pages: FilePages,
     mappings: ReverseMap,
+    /// PTEs that map a private copy of one of the file's pages, by the
+    /// index of the page copied.
+    private_copies: ReverseMap,
     pub errors: ErrorSequence,
 }
 
@@ -467,6 +474,37 @@ impl PageCache {
         }
     }
 
+    /// Records that `mapper`, in a private mapping of `file`, maps its own
+    /// copy of page `index` (copy-on-write broke the sharing).
+    pub fn add_private_copy(&mut self, file: FileId, index: u64, mapper: Mapper) {
+        self.file_mut(file).private_copies.add(index, mapper);
+    }
+
+    /// Forgets the private copy of page `index` of `file` at `mapper` (its
+    /// PTE was removed).
+    pub fn remove_private_copy(&mut self, file: FileId, index: u64, mapper: Mapper) {
+        if let Some(cache) = self.files.get_mut(&file) {
+            cache.private_copies.remove(index, mapper);
+        }
+    }
+
+    /// Forgets a file that is gone (its inode freed), so that a new file
+    /// given the same identity starts with nothing of it.
+    ///
+    /// # Panics
+    /// If pages, mappings or private copies remain: the kernel truncates
+    /// the file and unmaps it first.
+    pub fn forget_file(&mut self, file: FileId) {
+        if let Some(cache) = self.files.remove(&file) {
+            assert!(
+                cache.pages.is_empty()
+                    && cache.mappings.runs.is_empty()
+                    && cache.private_copies.runs.is_empty(),
+                "forgetting file {file} while it is cached or mapped"
+            );
+        }
+    }
+
     /// The pages of every file that have been dirty since before `deadline`
     /// and are not being written: what the periodic flusher takes.
     pub fn expired_dirty(&self, deadline: u64) -> Vec<(FileId, u64)> {
@@ -500,6 +538,7 @@ impl PageCache {
         Truncated {
             pages,
             mappings: cache.mappings.split_off(first),
+            private_copies: cache.private_copies.split_off(first),
         }
     }
 

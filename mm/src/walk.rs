@@ -322,21 +322,8 @@ impl<'p, P: PhysAccess> PageTableWalker<'p, P> {
 
     /// The leaf mapping `page`, if there is one.
     pub fn lookup(&mut self, page: u64) -> Option<Leaf> {
-        check_range(page..page + PAGE_SIZE);
-        let mut table = self.root;
-        for level in Level::TABLES {
-            self.stats.tables_visited += 1;
-            let entry = table_at(self.phys, table)[level.index(page)].load(Ordering::Acquire);
-            if entry & PRESENT == 0 {
-                return None;
-            }
-            reject_huge_leaf(entry, level, page);
-            table = frame_of(entry);
-        }
-        self.stats.tables_visited += 1;
-        self.stats.ptes_scanned += 1;
-        let entry = table_at(self.phys, table)[Level::Pt.index(page)].load(Ordering::Acquire);
-        is_mapped_leaf(entry).then(|| Leaf::decode(entry))
+        self.leaf_slot(page)
+            .map(|slot| Leaf::decode(slot.load(Ordering::Acquire)))
     }
 
     /// Maps `page` to `frame`, allocating (and zeroing) missing page tables.
@@ -376,6 +363,74 @@ impl<'p, P: PhysAccess> PageTableWalker<'p, P> {
         }
         slot.store(frame.as_u64() | permissions.leaf_bits(), Ordering::Release);
         Ok(())
+    }
+
+    /// Gives the present leaf at `page` write permission, keeping its frame
+    /// and its A and D bits: a shared page after mprotect added PROT_WRITE,
+    /// or a private page no one else maps. Returns `None` if `page` has no
+    /// present leaf.
+    pub fn grant_write(&mut self, page: u64) -> Option<TlbFlush> {
+        let slot = self.leaf_slot(page)?;
+        if slot.load(Ordering::Acquire) & PRESENT == 0 {
+            return None;
+        }
+        slot.fetch_or(WRITABLE, Ordering::AcqRel);
+        // A TLB entry without W only faults again, but dropping it keeps the
+        // TLB's view equal to the tables'.
+        let mut flush = TlbFlush::default();
+        flush.add(page);
+        Some(flush)
+    }
+
+    /// Points the leaf at `page` to `frame` with `permissions` (a
+    /// copy-on-write copy taking the place of the shared page) in one atomic
+    /// store. The old leaf is handed out by [`PendingUnmap::finish`], once no
+    /// TLB entry can reach its frame. `None` if `page` has no mapped leaf.
+    pub fn replace_frame(
+        &mut self,
+        page: u64,
+        frame: PhysAddr,
+        permissions: PagePermissions,
+    ) -> Option<PendingUnmap> {
+        assert!(
+            frame.is_aligned(PAGE_SIZE),
+            "frame {frame:?} is not aligned"
+        );
+        let slot = self.leaf_slot(page)?;
+        let entry = slot.swap(frame.as_u64() | permissions.leaf_bits(), Ordering::AcqRel);
+        let mut flush = TlbFlush::default();
+        if entry & PRESENT != 0 {
+            flush.add(page);
+        }
+        Some(PendingUnmap {
+            leaves: alloc::vec![UnmappedLeaf {
+                page,
+                frame: frame_of(entry),
+                dirty: entry & DIRTY != 0,
+                accessed: entry & ACCESSED != 0,
+            }],
+            emptied_tables: Vec::new(),
+            flush,
+        })
+    }
+
+    /// The level-1 slot of `page` if it holds a mapped leaf.
+    fn leaf_slot(&mut self, page: u64) -> Option<&'p AtomicU64> {
+        check_range(page..page + PAGE_SIZE);
+        let mut table = self.root;
+        for level in Level::TABLES {
+            self.stats.tables_visited += 1;
+            let entry = table_at(self.phys, table)[level.index(page)].load(Ordering::Acquire);
+            if entry & PRESENT == 0 {
+                return None;
+            }
+            reject_huge_leaf(entry, level, page);
+            table = frame_of(entry);
+        }
+        self.stats.tables_visited += 1;
+        self.stats.ptes_scanned += 1;
+        let slot = &table_at(self.phys, table)[Level::Pt.index(page)];
+        is_mapped_leaf(slot.load(Ordering::Acquire)).then_some(slot)
     }
 
     /// The pages in `range` whose D bit is set, in address order.

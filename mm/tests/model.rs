@@ -173,7 +173,7 @@ struct PteState {
 /// A page an msync plan writes back: file id, file page, virtual page.
 type WrittenPage = (u64, u64, u64);
 
-/// An unmapped page as the tests compare it: page, dirty, written-back file page.
+/// An unmapped page as the tests compare it: page, dirty, the file page it showed.
 type Unmapped = (u64, bool, Option<(u64, u64)>);
 
 #[derive(Default)]
@@ -190,7 +190,7 @@ impl Model {
         for page in removed {
             let state = self.pages.remove(&page).unwrap();
             if let Some(pte) = self.ptes.remove(&page) {
-                unmapped.push((page, pte.dirty, state.writes_back()));
+                unmapped.push((page, pte.dirty, state.file_page));
             }
         }
         unmapped
@@ -478,7 +478,7 @@ fn check_unmapped(process: &mut Process, expected: Vec<Unmapped>) -> Result<(), 
             (
                 p.leaf.page,
                 p.leaf.dirty,
-                p.writeback.map(|w| (w.file.id(), w.index)),
+                p.file_page.map(|w| (w.file.id(), w.index)),
             )
         })
         .collect();

@@ -263,6 +263,7 @@ fn truncation_removes_the_tail_with_its_mappers() {
                 2,
                 2
             )],
+            private_copies: vec![],
         }
     );
     assert_eq!(
@@ -279,6 +280,68 @@ fn truncation_removes_the_tail_with_its_mappers() {
         "evicted frames are no longer the cache's"
     );
     assert!(!cache.has_unwritten());
+}
+
+/// Linux's truncate unmaps even the private copies that copy-on-write made
+/// of pages past the new end (`unmap_mapping_range(..., even_cows = 1)`):
+/// truncation hands them out with the file's own mappings, and keeps those
+/// of pages it keeps.
+#[test]
+fn truncation_hands_out_private_copies_of_the_pages_it_removes() {
+    let mut cache = cache_with(4, &[]);
+    let private = Mapper {
+        root: frame(300),
+        page: 0x5000_0000,
+    };
+    for index in 0..4 {
+        let page = private.page + index * PAGE;
+        cache.add_private_copy(FILE, index, Mapper { page, ..private });
+    }
+    let truncated = cache.truncate(FILE, 1);
+    assert_eq!(
+        truncated.private_copies,
+        vec![mapping(
+            Mapper {
+                page: private.page + PAGE,
+                ..private
+            },
+            3,
+            1
+        )]
+    );
+    assert!(truncated.mappings.is_empty());
+    cache.remove_private_copy(FILE, 0, private);
+    let again = cache.truncate(FILE, 0);
+    assert!(again.private_copies.is_empty(), "{again:?}");
+}
+
+/// A file whose inode is freed leaves nothing behind: a new file given the
+/// same number starts with no pages, mappings or error history.
+#[test]
+fn forgotten_file_leaves_nothing_for_the_next_file_with_its_id() {
+    let mut cache = cache_with(2, &[1]);
+    cache.file_mut(FILE).errors.record(Errno::EIO);
+    let truncated = cache.truncate(FILE, 0);
+    assert_eq!(truncated.pages.len(), 2);
+    cache.forget_file(FILE);
+    assert!(cache.file(FILE).is_none());
+    assert_eq!(cache.files().count(), 0);
+    let mut from_the_start = mm::page_cache::ErrorCursor::default();
+    assert_eq!(
+        cache
+            .file_mut(FILE)
+            .errors
+            .check_and_advance(&mut from_the_start),
+        Ok(()),
+        "the old file's write-back error reached the new one"
+    );
+}
+
+#[test]
+#[should_panic(expected = "forgetting file 12 while it is cached or mapped")]
+fn forgetting_a_file_with_cached_pages_panics() {
+    let mut cache = cache_with(1, &[]);
+    cache.forget_file(FILE);
 }
 
 fn pages(indices: &[u64]) -> Vec<PageToWrite> {

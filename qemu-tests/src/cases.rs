@@ -316,6 +316,14 @@ pub fn all() -> Vec<Case> {
             }),
         },
         Case {
+            name: "regressions-found-by-fuzzing",
+            memory: "128M",
+            append: "",
+            expected: Outcome::KernelSuccess,
+            check: user_suite_passes,
+            disk: c_root("regressions", "/"),
+        },
+        Case {
             name: "c-libc-smoke",
             memory: "128M",
             append: "",

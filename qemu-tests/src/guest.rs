@@ -205,6 +205,13 @@ mod tests {
     }
 
     #[test]
+    fn regressions_pass_on_linux() {
+        let program = build_c("regressions").unwrap();
+        let dir = TempDir::new("regressions");
+        assert_all_passed(&run(&program, &[&dir.0]));
+    }
+
+    #[test]
     fn rust_smoke_passes_on_linux() {
         let program = build_rust("smoke").unwrap();
         assert_all_passed(&run(&program, &[]));

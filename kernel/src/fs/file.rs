@@ -1,5 +1,6 @@
 //! Open files and the descriptor table.
 
+use super::in_use::InodeUse;
 use super::{FileSystem, root};
 use abi::Errno;
 use alloc::sync::Arc;
@@ -28,6 +29,9 @@ pub struct OpenFile {
     pub offset: u64,
     /// The write-back errors this description has already reported (fsync).
     pub errors: ErrorCursor,
+    /// Keeps the inode allocated while the description is open, even after
+    /// its last name is unlinked (held for its `Drop`).
+    _in_use: Option<InodeUse>,
 }
 
 pub type FileRef = Arc<Mutex<OpenFile>>;
@@ -52,6 +56,12 @@ impl OpenFile {
             FileKind::Regular(inode) => root().map(|fs| fs.error_cursor(inode)).unwrap_or_default(),
             _ => ErrorCursor::default(),
         };
+        let in_use = match kind {
+            FileKind::Regular(inode) | FileKind::Directory(inode) => {
+                root().map(|fs| InodeUse::new(fs, inode))
+            }
+            FileKind::Console => None,
+        };
         OpenFile {
             kind,
             readable: access != flags::O_WRONLY,
@@ -60,6 +70,7 @@ impl OpenFile {
             direct: open_flags & flags::O_DIRECT != 0,
             offset: 0,
             errors,
+            _in_use: in_use,
         }
     }
 

@@ -8,6 +8,7 @@
 //! is freed only by truncation or unlink, never by an unmap.
 
 use super::FileSystem;
+use super::in_use::InodeUse;
 use crate::memory::machine::{DirectMap, HardwareTlb};
 use abi::Errno;
 use alloc::vec::Vec;
@@ -19,17 +20,24 @@ use mm::vma::MappedFile;
 use mm::walk::PageTableWalker;
 use x86_64::PhysAddr;
 
-/// How a file appears in a VMA: by its inode number, with the open file
-/// description it was mapped through (as Linux's `vma->vm_file`), whose
-/// write-back error cursor `msync(MS_SYNC)` shares with `fsync`.
+/// How a file appears in a VMA: its inode, kept allocated while mapped,
+/// with the open file description it was mapped through (as Linux's
+/// `vma->vm_file`), whose write-back error cursor `msync(MS_SYNC)` shares
+/// with `fsync`.
 pub struct InodeFile {
-    pub inode: InodeNumber,
+    pub in_use: InodeUse,
     pub open: Option<super::file::FileRef>,
+}
+
+impl InodeFile {
+    pub fn inode(&self) -> InodeNumber {
+        self.in_use.inode()
+    }
 }
 
 impl MappedFile for InodeFile {
     fn id(&self) -> u64 {
-        u64::from(self.inode)
+        u64::from(self.inode())
     }
 }
 
@@ -55,13 +63,28 @@ impl FileSystem {
         Ok(Some(frame))
     }
 
+    /// Whether `frame` holds a cached page.
+    pub fn is_cached_frame(&self, frame: PhysAddr) -> bool {
+        self.cache.lock().owner_of(frame).is_some()
+    }
+
     /// A PTE mapping `frame` went away. If the frame is a cached page, its D
     /// bit moves to the page, `mapper` leaves its reverse map, and `true`
     /// says the cache keeps the frame; `false` means the frame was the
-    /// mapping's own.
-    pub fn unmap_cached_frame(&self, frame: PhysAddr, mapper: Mapper, dirty: bool) -> bool {
+    /// mapping's own — and if it was the private copy of a file page
+    /// (`copy_of`: inode and index), the file's list of copies forgets it.
+    pub fn unmap_cached_frame(
+        &self,
+        frame: PhysAddr,
+        mapper: Mapper,
+        dirty: bool,
+        copy_of: Option<(InodeNumber, u64)>,
+    ) -> bool {
         let mut cache = self.cache.lock();
         let Some((file, index)) = cache.owner_of(frame) else {
+            if let Some((inode, index)) = copy_of {
+                cache.remove_private_copy(u64::from(inode), index, mapper);
+            }
             return false;
         };
         cache.remove_mapper(file, index, mapper);
@@ -69,6 +92,14 @@ impl FileSystem {
             cache.mark_dirty(file, index, crate::time::now_ns());
         }
         true
+    }
+
+    /// `mapper` now maps its own copy of page `index` of `inode`, made by a
+    /// copy-on-write fault in a private mapping.
+    pub fn note_private_copy(&self, inode: InodeNumber, index: u64, mapper: Mapper) {
+        self.cache
+            .lock()
+            .add_private_copy(u64::from(inode), index, mapper);
     }
 
     /// Moves the D bits of every mapping of the pages of `inode` in

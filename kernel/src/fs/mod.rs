@@ -2,7 +2,8 @@
 //! going through one page cache.
 //!
 //! Lock order, outermost first: `FileSystem::ext2` → `FileSystem::cache` →
-//! `FileSystem::in_flight` → the disk's device lock. The ext2 lock is held
+//! `FileSystem::in_flight` → the disk's device lock; `uses` and `queued` are
+//! leaves. The ext2 lock is held
 //! across device waits: there is one process, and the timer's deferred work
 //! only ever `try_lock`s it, so nothing spins on it. Nothing here is touched
 //! from interrupt context; completions the interrupt handler reaps are turned
@@ -11,6 +12,7 @@
 
 pub mod direct;
 pub mod file;
+pub mod in_use;
 pub mod mapping;
 pub mod page_cache;
 
@@ -35,6 +37,8 @@ pub struct FileSystem {
     /// work. A leaf lock: held only to push or take one request. The queue
     /// keeps its memory, so that MS_ASYNC allocates nothing.
     queued: Mutex<VecDeque<QueuedWriteback>>,
+    /// Inodes kept by open files and mappings (see `in_use`). A leaf lock.
+    uses: Mutex<in_use::InodeUses>,
     disk: &'static Disk,
     block_size: u32,
 }
@@ -85,6 +89,7 @@ pub fn mount_root(index: usize) -> Result<&'static FileSystem, Errno> {
         cache: Mutex::new(PageCache::new()),
         in_flight: Mutex::new(Vec::new()),
         queued: Mutex::new(VecDeque::new()),
+        uses: Mutex::new(in_use::InodeUses::default()),
         disk,
         block_size,
     }))
@@ -127,18 +132,6 @@ impl FileSystem {
         let (parent, name) = self.parent_of(path)?;
         let now = crate::time::unix_seconds();
         self.ext2.lock().mkdir(parent, name, permissions, now)
-    }
-
-    /// Removes a name. The file's cached pages go with its last link.
-    pub fn unlink(&self, path: &[u8]) -> Result<(), Errno> {
-        let (parent, name) = self.parent_of(path)?;
-        let inode = self.ext2.lock().lookup(parent, name)?;
-        if self.metadata(inode)?.links <= 1 {
-            self.drop_cached_pages(inode, 0)?;
-        }
-        self.ext2
-            .lock()
-            .unlink(parent, name, crate::time::unix_seconds())
     }
 
     /// Device requests so far (for the msync trace line).

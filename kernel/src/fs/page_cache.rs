@@ -173,10 +173,17 @@ impl FileSystem {
         self.wait_for_writes(inode, first..u64::MAX);
         let truncated = self.cache.lock().truncate(u64::from(inode), first);
         // Later accesses through these mappings fault, find the page past
-        // the end of the file, and get SIGBUS.
+        // the end of the file, and get SIGBUS. The cached frames are freed
+        // below; the private copies' frames are the mappings' own.
         for mapping in truncated.mappings {
             let pending = PageTableWalker::new(&DirectMap, mapping.root).unmap(mapping.virt);
             pending.finish(&mut HardwareTlb, &mut KernelFrames, |_| {});
+        }
+        for copy in truncated.private_copies {
+            let pending = PageTableWalker::new(&DirectMap, copy.root).unmap(copy.virt);
+            pending.finish(&mut HardwareTlb, &mut KernelFrames, |leaf| {
+                crate::process::fault::release(copy.root, leaf, None)
+            });
         }
         for page in truncated.pages {
             frames::free_frame(page.frame);

@@ -4,6 +4,7 @@
 
 use super::Process;
 use crate::fs::FileSystem;
+use crate::fs::in_use::InodeUse;
 use crate::fs::mapping::InodeFile;
 use crate::memory::machine::with_machine;
 use abi::Errno;
@@ -125,7 +126,7 @@ impl Process {
     /// returns where it starts: `execve` without the process replacement.
     pub fn exec(
         &mut self,
-        fs: &FileSystem,
+        fs: &'static FileSystem,
         path: &[u8],
         argv: &[&[u8]],
         envp: &[&[u8]],
@@ -175,7 +176,10 @@ impl Process {
             );
             return Err(Errno::ENOEXEC);
         }
-        let file = FileRef::new(Arc::new(InodeFile { inode, open: None }));
+        let file = FileRef::new(Arc::new(InodeFile {
+            in_use: InodeUse::new(fs, inode),
+            open: None,
+        }));
         let mut program_headers_at = headers
             .iter()
             .find(|header| header.kind == PT_PHDR)
@@ -190,7 +194,7 @@ impl Process {
             }
             end_of_image = end_of_image.max(page_up(segment.vaddr + bias + segment.memory_size)?);
         }
-        self.brk = end_of_image..end_of_image;
+        self.address_space.set_heap_start(end_of_image);
         self.map_vdso()?;
         let stack_pointer = self.build_stack(
             path,

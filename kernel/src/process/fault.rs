@@ -58,16 +58,27 @@ impl Process {
                 let frame = alloc_zeroed_frame().ok_or(Signal::Sigbus)?;
                 self.map_new_frame(page, frame, permissions)
             }
-            FaultResolution::CopyOnWrite { page, permissions } => {
+            FaultResolution::GrantWrite { page, .. } => self.grant_write(page),
+            FaultResolution::CopyOnWrite {
+                page,
+                file_page,
+                permissions,
+            } => {
                 let old = self
                     .address_space
                     .walker(&DirectMap)
                     .lookup(page)
                     .ok_or(Signal::Sigsegv)?;
+                if !is_cached_frame(old.frame) {
+                    // The mapping's own frame: nobody else sees it.
+                    return self.grant_write(page);
+                }
                 let copy = copy_of(old.frame)?;
-                self.unmap_page(page);
-                self.map_new_frame(page, copy, permissions)
+                self.replace_frame(page, copy, permissions)?;
+                self.note_private_copy(file_page.as_ref(), page);
+                Ok(())
             }
+            FaultResolution::Spurious { .. } => Ok(()),
             // One process and no mremap: a shared anonymous page has no other
             // mapping to share with, so a fresh zeroed frame serves it.
             FaultResolution::SharedPage {
@@ -89,7 +100,9 @@ impl Process {
                 permissions,
             } if permissions.writable => {
                 let frame = file_page(&source, None)?;
-                self.map_new_frame(page, copy_of(frame)?, permissions)
+                self.map_new_frame(page, copy_of(frame)?, permissions)?;
+                self.note_private_copy(Some(&source), page);
+                Ok(())
             }
             FaultResolution::PrivateFilePage {
                 page,
@@ -134,27 +147,66 @@ impl Process {
             release(
                 self.address_space.page_table_root(),
                 frame_leaf(page, frame),
+                None,
             );
             Signal::Sigbus
         })
     }
 
-    /// Removes one page from the page tables, releasing its frame.
-    fn unmap_page(&mut self, page: u64) {
-        let root = self.address_space.page_table_root();
-        let pending = self
+    /// Makes the present page at `page` writable in place.
+    fn grant_write(&mut self, page: u64) -> Result<(), Signal> {
+        let flush = self
             .address_space
             .walker(&DirectMap)
-            .unmap(page..page + PAGE_SIZE);
+            .grant_write(page)
+            .ok_or(Signal::Sigsegv)?;
+        flush.invalidate(&mut HardwareTlb);
+        Ok(())
+    }
+
+    /// Puts `frame` (a private copy) in the place of the page mapped at
+    /// `page`, releasing the old frame once the TLB has forgotten it.
+    fn replace_frame(
+        &mut self,
+        page: u64,
+        frame: PhysAddr,
+        permissions: PagePermissions,
+    ) -> Result<(), Signal> {
+        let root = self.address_space.page_table_root();
+        let Some(pending) =
+            self.address_space
+                .walker(&DirectMap)
+                .replace_frame(page, frame, permissions)
+        else {
+            crate::memory::frames::free_frame(frame);
+            return Err(Signal::Sigsegv);
+        };
         pending.finish(&mut HardwareTlb, &mut KernelFrames, |leaf| {
-            release(root, leaf)
+            release(root, leaf, None)
         });
+        Ok(())
+    }
+
+    /// Lists the private copy now mapped at `page` as standing for
+    /// `file_page`, so that truncating the page away unmaps the copy too.
+    fn note_private_copy(&self, file_page: Option<&FilePage>, page: u64) {
+        if let (Some(fs), Some(file_page)) = (crate::fs::root(), file_page) {
+            let mapper = Mapper {
+                root: self.address_space.page_table_root(),
+                page,
+            };
+            fs.note_private_copy(
+                file_page.file.id() as ext2::InodeNumber,
+                file_page.index,
+                mapper,
+            );
+        }
     }
 
     /// The callback munmap and friends report removed pages to.
     pub fn releaser(&self) -> impl FnMut(UnmappedPage) + use<> {
         let root = self.address_space.page_table_root();
-        move |page: UnmappedPage| release(root, page.leaf)
+        move |page: UnmappedPage| release(root, page.leaf, page.file_page.as_ref())
     }
 }
 
@@ -167,6 +219,12 @@ fn file_page(source: &FilePage, mapper: Option<Mapper>) -> Result<PhysAddr, Sign
         Ok(Some(frame)) => Ok(frame),
         Ok(None) | Err(_) => Err(Signal::Sigbus),
     }
+}
+
+/// Whether `frame` is a page-cache page (shared with the file), not a
+/// mapping's own.
+fn is_cached_frame(frame: PhysAddr) -> bool {
+    crate::fs::root().is_some_and(|fs| fs.is_cached_frame(frame))
 }
 
 /// A fresh frame holding a copy of `frame`.
@@ -196,14 +254,16 @@ fn frame_leaf(page: u64, frame: PhysAddr) -> UnmappedLeaf {
 
 /// Gives back the frame of a page that left the address space rooted at
 /// `root`: a page-cache frame stays with the cache (its D bit moving to the
-/// page), any other frame was the mapping's own and is freed.
-pub fn release(root: PhysAddr, leaf: UnmappedLeaf) {
+/// page); any other frame was the mapping's own and is freed — and if it was
+/// a private copy of `copy_of`, the file's list of copies forgets it.
+pub fn release(root: PhysAddr, leaf: UnmappedLeaf, copy_of: Option<&FilePage>) {
     let mapper = Mapper {
         root,
         page: leaf.page,
     };
-    let cached =
-        crate::fs::root().is_some_and(|fs| fs.unmap_cached_frame(leaf.frame, mapper, leaf.dirty));
+    let copy_of = copy_of.map(|page| (page.file.id() as ext2::InodeNumber, page.index));
+    let cached = crate::fs::root()
+        .is_some_and(|fs| fs.unmap_cached_frame(leaf.frame, mapper, leaf.dirty, copy_of));
     if !cached {
         crate::memory::frames::free_frame(leaf.frame);
     }

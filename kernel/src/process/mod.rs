@@ -76,9 +76,6 @@ pub struct Process {
     pub pid: u32,
     pub address_space: AddressSpace,
     pub files: FileTable,
-    /// The program break: the heap runs from `start` (the end of the image)
-    /// to `end`.
-    pub brk: core::ops::Range<u64>,
     /// The user's FS base (thread pointer), set with `arch_prctl`.
     pub fs_base: u64,
     /// Recorded signal dispositions (`struct sigaction`, signals 1..=64).
@@ -101,7 +98,6 @@ impl Process {
             pid,
             address_space: AddressSpace::new(root),
             files: FileTable::with_console(),
-            brk: 0..0,
             fs_base: 0,
             signal_actions: [[0; crate::syscall::SIGACTION_BYTES]; 64],
             blocked_signals: 0,

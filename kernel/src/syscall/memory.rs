@@ -2,12 +2,13 @@
 //! descriptors, supply the machine, and carry out what `mm` decides.
 
 use crate::fs::file::FileKind;
+use crate::fs::in_use::InodeUse;
 use crate::fs::mapping::{DirtyScan, InodeFile};
 use crate::fs::{FileSystem, QueuedWriteback, root};
 use crate::memory::machine::with_machine;
-use crate::process::{Process, with_current};
+use crate::process::with_current;
 use abi::Errno;
-use abi::mman::{MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_PRIVATE, PROT_READ, PROT_WRITE};
+use abi::mman::MAP_ANONYMOUS;
 use alloc::sync::Arc;
 use ext2::InodeNumber;
 use mm::address_space::{FileMapping, MmapRequest, MsyncPlan};
@@ -35,9 +36,10 @@ pub fn mmap(
                 };
                 let (readable, writable) = (open.readable, open.writable);
                 drop(open);
+                let fs = root().ok_or(Errno::ENODEV)?;
                 Ok(FileMapping {
                     file: FileRef::new(Arc::new(InodeFile {
-                        inode,
+                        in_use: InodeUse::new(fs, inode),
                         open: Some(open_file),
                     })),
                     readable,
@@ -122,48 +124,13 @@ pub fn madvise(addr: u64, len: u64, advice: u64) -> Result<u64, Errno> {
     })
 }
 
-/// brk(2): moves the end of the heap, which starts right after the image.
-/// Like Linux, answers with the current break when the request cannot be met.
+/// brk(2): the rules are `mm`'s (`AddressSpace::brk`); like Linux, answers
+/// with the current break when the request cannot be met.
 pub fn brk(requested: u64) -> Result<u64, Errno> {
-    with_current(|process| {
-        let heap = process.brk.clone();
-        if requested < heap.start {
-            return Ok(heap.end);
-        }
-        let (old_top, new_top) = (
-            heap.end.next_multiple_of(PAGE_SIZE),
-            requested.next_multiple_of(PAGE_SIZE),
-        );
-        let moved = if new_top > old_top {
-            grow_heap(process, old_top, new_top)
-        } else if new_top < old_top {
-            let releaser = process.releaser();
-            with_machine(|machine| {
-                process
-                    .address_space
-                    .munmap(new_top, old_top - new_top, machine, releaser)
-            })
-        } else {
-            Ok(())
-        };
-        if moved.is_ok() {
-            process.brk.end = requested;
-        }
-        Ok(process.brk.end)
-    })
-}
-
-fn grow_heap(process: &mut Process, from: u64, to: u64) -> Result<(), Errno> {
-    let request = MmapRequest {
-        addr: from,
-        len: to - from,
-        prot: PROT_READ | PROT_WRITE,
-        flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-        file: None,
-        offset: 0,
-    };
-    let releaser = process.releaser();
-    with_machine(|machine| process.address_space.mmap(request, machine, releaser)).map(|_| ())
+    Ok(with_current(|process| {
+        let releaser = process.releaser();
+        with_machine(|machine| process.address_space.brk(requested, machine, releaser))
+    }))
 }
 
 /// msync(2): `mm` validates and plans. With MS_SYNC, for each shared file

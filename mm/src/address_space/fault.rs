@@ -9,6 +9,13 @@
 //! permission, and a later write to it asks for a private copy. Private
 //! anonymous pages start as fresh zeroed frames. Whether a file page lies
 //! beyond the end of the file (SIGBUS) only the kernel knows.
+//!
+//! A write to a page that is mapped without W, in a VMA that allows writing,
+//! means the VMA gained PROT_WRITE after the page was mapped (mprotect never
+//! grants W to present entries) or the page is copy-on-write. In a shared
+//! mapping the page itself becomes writable — stores belong to the object;
+//! in a private one the kernel copies it, or makes it writable in place when
+//! no one else can see the frame (Linux's `do_wp_page` reuse).
 
 use super::{AddressSpace, FilePage};
 use crate::frame::PAGE_SIZE;
@@ -55,12 +62,26 @@ pub enum FaultResolution {
         source: FilePage,
         permissions: PagePermissions,
     },
-    /// The page is mapped read-only but the VMA allows writing: replace it
-    /// with a private copy of its current contents (copy-on-write).
-    CopyOnWrite {
+    /// A shared mapping's page is mapped without W but the VMA allows
+    /// writing: give the present entry write permission, keeping its frame.
+    GrantWrite {
         page: u64,
         permissions: PagePermissions,
     },
+    /// A private mapping's page is mapped read-only but the VMA allows
+    /// writing: replace it with a private copy of its current contents
+    /// (copy-on-write), or, if the frame is this mapping's alone, make the
+    /// entry writable in place.
+    CopyOnWrite {
+        page: u64,
+        /// The file page a private file mapping shows here: a copy stands
+        /// for it until truncation takes the page away.
+        file_page: Option<FilePage>,
+        permissions: PagePermissions,
+    },
+    /// The entry already allows the access (a stale TLB entry faulted):
+    /// nothing to map, the access is retried.
+    Spurious { page: u64 },
 }
 
 /// The fault cannot be resolved: the process gets SIGSEGV.
@@ -100,14 +121,24 @@ impl AddressSpace {
                 .map(|(file, index)| PageSource::File(FilePage { file, index })),
         };
         Ok(match (vma.attrs.sharing, source, present) {
-            (Sharing::Shared, Some(source), _) => FaultResolution::SharedPage {
+            // Present and allowed: only a write can lack a permission (any
+            // accessible entry reads, and mprotect sets X and NX itself).
+            (_, _, true) if access != FaultAccess::Write => FaultResolution::Spurious { page },
+            (Sharing::Shared, _, true) => FaultResolution::GrantWrite {
                 page,
-                source,
                 permissions: full,
             },
-            // Present and allowed, so only a write to a copy-on-write page faults.
-            (_, _, true) => FaultResolution::CopyOnWrite {
+            (_, source, true) => FaultResolution::CopyOnWrite {
                 page,
+                file_page: match source {
+                    Some(PageSource::File(file_page)) => Some(file_page),
+                    _ => None,
+                },
+                permissions: full,
+            },
+            (Sharing::Shared, Some(source), false) => FaultResolution::SharedPage {
+                page,
+                source,
                 permissions: full,
             },
             (_, Some(PageSource::File(source)), false) => FaultResolution::PrivateFilePage {

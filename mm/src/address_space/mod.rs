@@ -1,12 +1,13 @@
 //! An address space: its VMA tree, its page-table root, and the memory system
 //! calls with Linux x86_64 semantics. One file per system-call family:
-//! [`map`] (mmap, munmap), [`protect`] (mprotect), [`lock`] (mlock family),
-//! [`msync`].
+//! [`map`] (mmap, munmap), [`brk`], [`protect`] (mprotect), [`lock`] (mlock
+//! family), [`msync`].
 //!
 //! The operations take the machine's services as a [`Machine`] and hold no
 //! lock themselves: the kernel serialises calls on one address space (its
 //! `mmap_lock`).
 
+mod brk;
 mod fault;
 mod lock;
 mod map;
@@ -64,14 +65,16 @@ pub struct FilePage {
 }
 
 /// A page removed from the page tables by munmap or a replacing mmap, after
-/// its TLB entry was invalidated. The kernel drops its reference to `frame`
-/// and, for `writeback` pages found dirty, marks the page-cache page dirty.
+/// its TLB entry was invalidated. The kernel drops its reference to `frame`:
+/// a page-cache page takes the D bit and leaves the reverse map, a private
+/// copy of a file page leaves the file's list of copies, and any other frame
+/// was the mapping's own.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnmappedPage {
     pub leaf: UnmappedLeaf,
-    /// The file page this one shares with the page cache, when stores through
-    /// the mapping belong to the file (a shared, writable file mapping).
-    pub writeback: Option<FilePage>,
+    /// The file page the mapping showed at this address, for a file mapping
+    /// (shared or private).
+    pub file_page: Option<FilePage>,
 }
 
 /// One process's user address space.
@@ -81,6 +84,8 @@ pub struct AddressSpace {
     layout: Layout,
     /// `mlockall(MCL_FUTURE)`: new mappings start locked.
     lock_new_mappings: bool,
+    /// The heap: from the end of the image to the program break.
+    heap: Range<u64>,
 }
 
 impl AddressSpace {
@@ -96,6 +101,7 @@ impl AddressSpace {
             page_table_root,
             layout,
             lock_new_mappings: false,
+            heap: 0..0,
         }
     }
 
@@ -136,12 +142,10 @@ impl AddressSpace {
                 .get(index)
                 .filter(|vma| vma.start <= leaf.page)
                 .expect("a page-table entry outside every VMA");
-            let writeback = vma
-                .writes_back_to_file()
-                .then(|| vma.file_page(leaf.page))
-                .flatten()
+            let file_page = vma
+                .file_page(leaf.page)
                 .map(|(file, index)| FilePage { file, index });
-            on_unmapped(UnmappedPage { leaf, writeback });
+            on_unmapped(UnmappedPage { leaf, file_page });
         });
     }
 }

@@ -172,6 +172,11 @@ impl FilePages {
         (chunk.cached & bit != 0).then(|| chunk.page(u64::from(bit.trailing_zeros())))
     }
 
+    /// Whether no page is cached.
+    pub(super) fn is_empty(&self) -> bool {
+        self.chunks.is_empty()
+    }
+
     pub(super) fn contains(&self, index: u64) -> bool {
         let (key, bit) = locate(index);
         self.chunks

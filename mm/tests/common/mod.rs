@@ -145,6 +145,11 @@ impl Process {
         space.munmap(addr, len, &mut machine, |page| unmapped.push(page))
     }
 
+    pub fn brk(&mut self, requested: u64) -> u64 {
+        let (space, mut machine, unmapped) = self.parts();
+        space.brk(requested, &mut machine, |page| unmapped.push(page))
+    }
+
     pub fn mprotect(&mut self, addr: u64, len: u64, prot: u32) -> Result<(), Errno> {
         let (space, mut machine, _) = self.parts();
         space.mprotect(addr, len, prot, &mut machine)

@@ -183,6 +183,10 @@ fn private_file_read_maps_read_only_and_write_copies() {
             .resolve_fault(BASE + PAGE, FaultAccess::Write, true),
         Ok(FaultResolution::CopyOnWrite {
             page: BASE + PAGE,
+            file_page: Some(FilePage {
+                file: file(3),
+                index: 1,
+            }),
             permissions: permissions(true, false),
         })
     );
@@ -217,4 +221,117 @@ fn shared_anonymous_fault_names_the_object_page() {
         (page, index, granted),
         (BASE + 3 * PAGE, 3, permissions(true, false))
     );
+}
+
+/// Linux (`do_wp_page` on a VM_SHARED VMA): a store to a shared page that
+/// was mapped read-only before mprotect added PROT_WRITE makes that very
+/// page writable — the frame stays, and the store is recorded in its D bit.
+#[test]
+fn store_after_mprotect_adds_write_to_shared_page_grants_write_in_place() {
+    let mut process = Process::new();
+    process
+        .mmap(
+            BASE,
+            2 * PAGE,
+            PROT_READ,
+            MAP_SHARED | MAP_FIXED,
+            Some(rw_file(4)),
+            0,
+        )
+        .unwrap();
+    let frame = process.touch(BASE);
+    process.mprotect(BASE, 2 * PAGE, RW).unwrap();
+    assert!(!process.store(BASE), "mprotect must not grant W itself");
+    assert_eq!(
+        process
+            .space
+            .resolve_fault(BASE + 8, FaultAccess::Write, true),
+        Ok(FaultResolution::GrantWrite {
+            page: BASE,
+            permissions: permissions(true, false),
+        })
+    );
+    let flush = process
+        .space
+        .walker(&process.memory)
+        .grant_write(BASE)
+        .expect("a present leaf");
+    flush.invalidate(&mut process.tlb);
+    assert!(process.store(BASE));
+    let leaf = process.space.walker(&process.memory).lookup(BASE).unwrap();
+    assert_eq!((leaf.frame, leaf.dirty), (frame, true));
+}
+
+/// The same after PROT_NONE and back: the frame kept through PROT_NONE is
+/// present again without W, and the first store grants W to it.
+#[test]
+fn store_after_prot_none_and_back_grants_write_to_the_kept_page() {
+    let mut process = Process::new();
+    process
+        .mmap(
+            BASE,
+            PAGE,
+            RW,
+            MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED,
+            None,
+            0,
+        )
+        .unwrap();
+    let frame = process.touch(BASE);
+    process.mprotect(BASE, PAGE, PROT_NONE).unwrap();
+    process.mprotect(BASE, PAGE, RW).unwrap();
+    assert!(!process.store(BASE));
+    assert_eq!(
+        process.space.resolve_fault(BASE, FaultAccess::Write, true),
+        Ok(FaultResolution::GrantWrite {
+            page: BASE,
+            permissions: permissions(true, false),
+        })
+    );
+    let mut walker = process.space.walker(&process.memory);
+    walker
+        .grant_write(BASE)
+        .unwrap()
+        .invalidate(&mut process.tlb);
+    assert_eq!(walker.lookup(BASE).map(|leaf| leaf.frame), Some(frame));
+    assert!(process.store(BASE));
+}
+
+/// A present page that already allows a read or an instruction fetch can
+/// only fault through a stale TLB entry: nothing is mapped, the access runs
+/// again.
+#[test]
+fn read_fault_on_present_page_is_spurious() {
+    let mut process = Process::new();
+    process.map_anonymous(BASE, PAGE);
+    process.touch(BASE);
+    assert_eq!(
+        process.space.resolve_fault(BASE, FaultAccess::Read, true),
+        Ok(FaultResolution::Spurious { page: BASE })
+    );
+}
+
+/// `replace_frame` swaps the frame of a mapped page in one store and hands
+/// the old leaf, with its A and D bits, out only after the TLB flush.
+#[test]
+fn replace_frame_hands_out_the_old_leaf_after_the_flush() {
+    let mut process = Process::new();
+    process.map_anonymous(BASE, PAGE);
+    let old = process.touch(BASE);
+    assert!(process.store(BASE));
+    let copy = mm::frame::PhysAddr::new(old.as_u64() + 64 * PAGE);
+    let pending = process
+        .space
+        .walker(&process.memory)
+        .replace_frame(BASE, copy, permissions(true, false))
+        .expect("a mapped leaf");
+    let mut released = Vec::new();
+    pending.finish(&mut process.tlb, &mut process.frames, |leaf| {
+        released.push(leaf)
+    });
+    assert_eq!(process.tlb.invalidated_pages, vec![BASE]);
+    assert_eq!(released.len(), 1);
+    assert_eq!((released[0].frame, released[0].dirty), (old, true));
+    let leaf = process.space.walker(&process.memory).lookup(BASE).unwrap();
+    assert_eq!((leaf.frame, leaf.dirty), (copy, false));
 }

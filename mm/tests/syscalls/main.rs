@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod brk;
 mod fault;
 mod mlock;
 mod mmap;

@@ -76,7 +76,7 @@ fn munmap_removes_page_table_entries_and_frees_empty_tables() {
         (page.leaf.page, page.leaf.frame, page.leaf.dirty),
         (A + PAGE, frame, true)
     );
-    let writeback = page.writeback.as_ref().expect("a shared file page");
-    assert_eq!((writeback.file.id(), writeback.index), (5, 11));
+    let file_page = page.file_page.as_ref().expect("a file page");
+    assert_eq!((file_page.file.id(), file_page.index), (5, 11));
     assert!(process.tlb.invalidated_pages.contains(&(A + PAGE)));
 }
