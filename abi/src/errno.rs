@@ -7,6 +7,7 @@ macro_rules! errnos {
         /// A Linux error number. System calls return it negated.
         #[derive(Clone, Copy, PartialEq, Eq, Hash)]
         #[repr(i32)]
+        #[allow(non_camel_case_types)] // Linux's names, ERESTART_RESTARTBLOCK among them
         pub enum Errno {
             $(#[doc = $text] $name = $value,)*
         }
@@ -68,6 +69,14 @@ errnos! {
     ELOOP = 40, "Too many levels of symbolic links";
     EOVERFLOW = 75, "Value too large for defined data type";
     EOPNOTSUPP = 95, "Operation not supported";
+    ETIMEDOUT = 110, "Connection timed out";
+    // The kernel's own codes (Linux include/linux/errno.h): a system call
+    // interrupted by a signal returns one of these, and the signal code
+    // turns it into EINTR or a restart before user space sees it.
+    ERESTARTSYS = 512, "Interrupted system call (restart with SA_RESTART)";
+    ERESTARTNOINTR = 513, "Interrupted system call (always restart)";
+    ERESTARTNOHAND = 514, "Interrupted system call (restart if no handler ran)";
+    ERESTART_RESTARTBLOCK = 516, "Interrupted system call (restart through restart_syscall)";
 }
 
 impl Errno {

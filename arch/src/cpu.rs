@@ -19,6 +19,16 @@ pub fn enable_interrupts() {
     x86_64::instructions::interrupts::enable();
 }
 
+pub fn disable_interrupts() {
+    x86_64::instructions::interrupts::disable();
+}
+
+/// `sti; hlt`: enables interrupts and halts until the next one, with no
+/// window between the two in which an interrupt could be missed.
+pub fn enable_interrupts_and_halt() {
+    x86_64::instructions::interrupts::enable_and_hlt();
+}
+
 pub fn interrupts_enabled() -> bool {
     x86_64::instructions::interrupts::are_enabled()
 }

@@ -8,7 +8,9 @@
 #![no_std]
 
 pub mod boot;
+pub mod context;
 pub mod cpu;
+pub mod fpu;
 pub mod gdt;
 pub mod layout;
 pub mod paging;

@@ -43,6 +43,11 @@ impl SerialPort {
         unsafe { self.port(0).write(byte) };
     }
 
+    /// Whether a received byte is waiting.
+    pub fn has_input(&mut self) -> bool {
+        self.line_status() & LINE_STATUS_DATA_READY != 0
+    }
+
     /// A received byte, if one is waiting.
     pub fn try_read_byte(&mut self) -> Option<u8> {
         if self.line_status() & LINE_STATUS_DATA_READY == 0 {

@@ -50,10 +50,54 @@ pub struct TrapFrame {
     pub ss: u64,
 }
 
+/// The RFLAGS bits user code may change (Linux's `FIX_EFLAGS`: the
+/// arithmetic flags, TF, DF, OF, AC, ID and RF); IF is always set in ring 3
+/// and IOPL always 0.
+pub const USER_CHANGEABLE_FLAGS: u64 = 0x0025_4dd5;
+/// RFLAGS.IF, and bit 1, which always reads as 1.
+const USER_REQUIRED_FLAGS: u64 = 0x202;
+
 impl TrapFrame {
+    /// The registers a program starts with: `rip` and `rsp`, interrupts
+    /// enabled, every general register zero.
+    pub fn new_user(rip: u64, rsp: u64) -> TrapFrame {
+        TrapFrame {
+            r15: 0,
+            r14: 0,
+            r13: 0,
+            r12: 0,
+            r11: 0,
+            r10: 0,
+            r9: 0,
+            r8: 0,
+            rbp: 0,
+            rdi: 0,
+            rsi: 0,
+            rdx: 0,
+            rcx: 0,
+            rbx: 0,
+            rax: 0,
+            vector: 0,
+            error_code: 0,
+            rip,
+            cs: u64::from(gdt::USER_CODE.0),
+            rflags: USER_REQUIRED_FLAGS,
+            rsp,
+            ss: u64::from(gdt::USER_DATA.0),
+        }
+    }
+
     /// Whether the trap interrupted ring 3.
     pub fn from_user(&self) -> bool {
         self.cs & 3 == 3
+    }
+
+    /// Sets RFLAGS from a value user space supplied: only the bits user
+    /// code may change are taken, so ring 3 keeps IF set and IOPL 0.
+    pub fn set_user_flags(&mut self, rflags: u64) {
+        self.rflags = (self.rflags & !USER_CHANGEABLE_FLAGS)
+            | (rflags & USER_CHANGEABLE_FLAGS)
+            | USER_REQUIRED_FLAGS;
     }
 }
 

@@ -1,13 +1,11 @@
-//! Ring 3: entering user mode, the `syscall` entry and `sysret` exit, and the
-//! way back to the kernel thread that started the user program.
+//! Ring 3: the `syscall` entry and its two ways back (`sysretq`, or
+//! `iretq` when every register must be restored), and the per-CPU block
+//! the entry code reaches through GS.
 //!
-//! The kernel runs a user program with [`run_user`], which saves the calling
-//! kernel thread's callee-saved registers and stack pointer in a
-//! [`KernelResume`] and `iretq`s to ring 3. System calls and traps from ring 3
-//! run on the process's own kernel stack (set with [`set_kernel_stack`]); when
-//! the program is finished the kernel calls [`resume_kernel`], which abandons
-//! that stack and returns from `run_user` — a setjmp/longjmp pair
-//! between the kernel thread and the process.
+//! Threads enter user mode for the first time through
+//! [`crate::context::SavedContext::new_user_thread`]; system calls and traps
+//! from ring 3 run on the running thread's kernel stack, set with
+//! [`set_kernel_stack`] at every thread switch.
 //!
 //! GS: in the kernel, GS base points at the per-CPU block below; in user mode
 //! it holds the user's value, and `swapgs` exchanges the two on every entry
@@ -44,10 +42,21 @@ static PER_CPU: PerCpuCell = PerCpuCell(UnsafeCell::new(PerCpu {
     user_rsp: 0,
 }));
 
+/// How a system call goes back to user mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReturnPath {
+    /// `sysretq`: the fast way; rcx and r11 come back holding rip and
+    /// rflags, as the `syscall` instruction left them.
+    Sysret,
+    /// `iretq`: every register exactly as the frame holds it — after
+    /// `rt_sigreturn`, or when a signal handler's frame was set up.
+    Iret,
+}
+
 /// The kernel's system-call handler: the frame holds the user registers
 /// (`rax` the number, `rdi, rsi, rdx, r10, r8, r9` the arguments); the handler
-/// stores the result in `rax`.
-pub type SyscallHandler = fn(&mut TrapFrame);
+/// stores the result in `rax` and says how to return.
+pub type SyscallHandler = fn(&mut TrapFrame) -> ReturnPath;
 
 static SYSCALL_HANDLER: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
 
@@ -71,7 +80,8 @@ pub fn init(handler: SyscallHandler) {
     unsafe { Efer::update(|flags| flags.insert(EferFlags::SYSTEM_CALL_EXTENSIONS)) };
 }
 
-/// Sets the stack that system calls and ring-3 interrupts run on.
+/// Sets the stack that system calls and ring-3 interrupts run on (the top of
+/// the running thread's kernel stack).
 pub fn set_kernel_stack(top: VirtAddr) {
     crate::gdt::set_kernel_entry_stack(top);
     crate::cpu::without_interrupts(|| {
@@ -80,22 +90,25 @@ pub fn set_kernel_stack(top: VirtAddr) {
     });
 }
 
-/// Sets the user's FS base (`arch_prctl(ARCH_SET_FS)`: thread-local storage).
+/// Sets the user's FS base (`arch_prctl(ARCH_SET_FS)`: thread-local storage;
+/// each thread's own, loaded at every switch).
 pub fn set_user_fs_base(base: VirtAddr) {
     FsBase::write(base);
 }
 
-extern "C" fn syscall_dispatch(frame: &mut TrapFrame) {
+/// Returns true for the `iretq` path.
+extern "C" fn syscall_dispatch(frame: &mut TrapFrame) -> bool {
     let handler = SYSCALL_HANDLER.load(Ordering::Acquire);
     assert!(!handler.is_null(), "syscall before a handler was installed");
     // SAFETY: stored from a `SyscallHandler` by `init`.
     let handler: SyscallHandler = unsafe { core::mem::transmute(handler) };
-    handler(frame);
+    handler(frame) == ReturnPath::Iret
 }
 
 /// Entered by `syscall` with the user's RIP in rcx, RFLAGS in r11, the user
-/// stack still loaded and interrupts off (SFMASK). Builds a [`TrapFrame`] on the
-/// process's kernel stack, calls the handler, and returns with `sysretq`.
+/// stack still loaded and interrupts off (SFMASK). Builds a [`TrapFrame`] on
+/// the thread's kernel stack (the same place and layout a trap from ring 3
+/// uses), calls the handler, and returns with `sysretq` or `iretq`.
 #[unsafe(naked)]
 unsafe extern "C" fn syscall_entry() {
     naked_asm!(
@@ -113,6 +126,8 @@ unsafe extern "C" fn syscall_entry() {
         "mov rdi, rsp",
         "cld",
         "call {dispatch}",
+        "test al, al",
+        "jnz 2f",
         pop_general_registers!(),
         // skip vector and error code; then rip, cs, rflags, rsp, ss
         "mov rcx, [rsp + 16]",
@@ -120,91 +135,14 @@ unsafe extern "C" fn syscall_entry() {
         "mov rsp, [rsp + 40]",
         "swapgs",
         "sysretq",
-        user_data = const USER_DATA.0,
-        user_code = const USER_CODE.0,
-        vector = const SYSCALL_VECTOR,
-        dispatch = sym syscall_dispatch,
-    )
-}
-
-/// The callee-saved state of the kernel thread that called [`run_user`].
-#[repr(C)]
-pub struct KernelResume {
-    rsp: u64,
-}
-
-impl KernelResume {
-    pub const fn new() -> Self {
-        KernelResume { rsp: 0 }
-    }
-}
-
-impl Default for KernelResume {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// The registers a user program starts with.
-#[repr(C)]
-pub struct UserEntry {
-    pub rip: u64,
-    pub rsp: u64,
-}
-
-/// Runs user code from `entry` until the kernel calls [`resume_kernel`] with
-/// `resume`.
-///
-/// # Safety
-/// The active page tables must map `entry` for ring 3, the kernel stack must
-/// be set with [`set_kernel_stack`] (and differ from the caller's stack), and
-/// `resume` must stay valid until the matching `resume_kernel`.
-pub unsafe fn run_user(entry: &UserEntry, resume: &mut KernelResume) {
-    // SAFETY: forwarded to the caller.
-    unsafe { enter_user(entry, resume) }
-}
-
-#[unsafe(naked)]
-unsafe extern "C" fn enter_user(entry: &UserEntry, resume: &mut KernelResume) {
-    naked_asm!(
-        "push rbx", "push rbp", "push r12", "push r13", "push r14", "push r15",
-        "mov [rsi], rsp",
-        "push {user_data}",
-        "push qword ptr [rdi + 8]",
-        "push {rflags}",
-        "push {user_code}",
-        "push qword ptr [rdi]",
-        "xor eax, eax", "xor ebx, ebx", "xor ecx, ecx", "xor edx, edx", "xor esi, esi",
-        "xor edi, edi", "xor ebp, ebp", "xor r8d, r8d", "xor r9d, r9d", "xor r10d, r10d",
-        "xor r11d, r11d", "xor r12d, r12d", "xor r13d, r13d", "xor r14d, r14d", "xor r15d, r15d",
+        "2:",
+        pop_general_registers!(),
+        "add rsp, 16",
         "swapgs",
         "iretq",
         user_data = const USER_DATA.0,
         user_code = const USER_CODE.0,
-        rflags = const 0x202,
-    )
-}
-
-/// Returns from the [`run_user`] call that filled `resume`.
-///
-/// # Safety
-/// `resume` must come from a `run_user` call whose kernel thread is still
-/// suspended in it. Everything on the current (process) stack is abandoned.
-pub unsafe fn resume_kernel(resume: &KernelResume) -> ! {
-    // SAFETY: forwarded to the caller.
-    unsafe { resume_with(resume) }
-}
-
-#[unsafe(naked)]
-unsafe extern "C" fn resume_with(resume: &KernelResume) -> ! {
-    naked_asm!(
-        "mov rsp, [rdi]",
-        "pop r15",
-        "pop r14",
-        "pop r13",
-        "pop r12",
-        "pop rbp",
-        "pop rbx",
-        "ret",
+        vector = const SYSCALL_VECTOR,
+        dispatch = sym syscall_dispatch,
     )
 }

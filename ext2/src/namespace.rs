@@ -41,12 +41,16 @@ fn check_new_name(name: &[u8]) -> Result<(), Errno> {
 }
 
 impl<D: BlockDevice> Ext2<D> {
-    /// The inode `name` names in `directory`.
+    /// The inode `name` names in `directory`: ENOTDIR if `directory` is no
+    /// directory, ENOENT if it has no such entry.
     pub fn lookup(&mut self, directory: InodeNumber, name: &[u8]) -> Result<InodeNumber, Errno> {
         if name.len() > MAX_NAME_LEN {
             return Err(Errno::ENAMETOOLONG);
         }
         let inode = self.read_inode(directory)?;
+        if inode.file_type() != FileType::Directory {
+            return Err(Errno::ENOTDIR);
+        }
         let found = self.find_entry(&inode, name)?.ok_or(Errno::ENOENT)?;
         Ok(found.inode)
     }
@@ -55,9 +59,24 @@ impl<D: BlockDevice> Ext2<D> {
     /// leading `/` are ignored; `.` and `..` are looked up like any name
     /// (every directory has them). Symlinks are not followed.
     pub fn lookup_path(&mut self, path: &[u8]) -> Result<InodeNumber, Errno> {
+        self.lookup_path_from(ROOT_INODE, path)
+    }
+
+    /// Resolves a path relative to the directory `start` (from the root if
+    /// it begins with `/`), as [`Ext2::lookup_path`] does.
+    pub fn lookup_path_from(
+        &mut self,
+        start: InodeNumber,
+        path: &[u8],
+    ) -> Result<InodeNumber, Errno> {
+        let start = if path.first() == Some(&b'/') {
+            ROOT_INODE
+        } else {
+            start
+        };
         path.split(|&byte| byte == b'/')
             .filter(|component| !component.is_empty())
-            .try_fold(ROOT_INODE, |directory, name| self.lookup(directory, name))
+            .try_fold(start, |directory, name| self.lookup(directory, name))
     }
 
     /// Creates an empty regular file `name` in `directory`.

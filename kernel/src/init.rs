@@ -1,15 +1,17 @@
-//! Running the first user program, and shutting down when it ends.
+//! Running the first user program, and shutting down when it ends: the
+//! kernel's boot thread starts init (pid 1) and sleeps until init has
+//! ended; whatever else still runs then is not waited for.
 
 use crate::cmdline::CommandLine;
-use crate::process::{self, Exit, Process};
+use crate::process::{self, Exit};
 use alloc::vec::Vec;
 use arch::qemu::{ExitCode, exit};
 
 /// The environment init starts with.
 const ENVIRONMENT: [&[u8]; 3] = [b"HOME=/", b"PATH=/sbin:/bin", b"TERM=vt100"];
 
-/// Mounts the root, runs init to its end, syncs, and exits QEMU: success
-/// only when init exited with status 0.
+/// Mounts the root, runs init to its end, writes everything back, and
+/// exits QEMU: success only when init exited with status 0.
 pub fn run(command_line: &CommandLine) -> ! {
     let fs = match crate::fs::mount_root(command_line.root_disk) {
         Ok(fs) => fs,
@@ -30,20 +32,10 @@ pub fn run(command_line: &CommandLine) -> ! {
                 .map(str::as_bytes),
         )
         .collect();
-    let exit_status = match Process::new("init", 1) {
-        Ok(mut init) => match init.exec(fs, path, &argv, &ENVIRONMENT) {
-            Ok(entry) => {
-                let status = process::run(&mut init, entry);
-                drop(init);
-                Some(status)
-            }
-            Err(errno) => {
-                crate::println!("cannot run {}: {errno}", command_line.init);
-                None
-            }
-        },
-        Err(_) => {
-            crate::println!("no memory for init");
+    let exit_status = match process::start_init(fs, path, &argv, &ENVIRONMENT) {
+        Ok(pid) => Some(process::wait_for_kernel_child(pid)),
+        Err(errno) => {
+            crate::println!("cannot run {}: {errno}", command_line.init);
             None
         }
     };

@@ -16,6 +16,7 @@ mod memory;
 mod panic;
 mod pci;
 mod process;
+mod sched;
 mod syscall;
 mod time;
 mod trap;
@@ -46,8 +47,10 @@ fn boot(boot: BootInfo) -> ! {
 
 /// Runs on the main kernel stack for the rest of the kernel's life.
 extern "C" fn main() -> ! {
+    sched::init();
     trap::init_interrupts();
     let features = arch::cpu::enable_features();
+    arch::fpu::init();
     arch::user::init(syscall::handle);
     let command_line = COMMAND_LINE.get().expect("parsed at boot");
     print_banner(command_line);

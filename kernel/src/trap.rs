@@ -1,6 +1,7 @@
 //! The kernel's trap handler: interrupts (the timer, the disk), exceptions
 //! from user mode handed to the process, and a full report for an exception
-//! in the kernel, which is always a kernel bug.
+//! in the kernel, which is always a kernel bug. On the way back to user
+//! mode, the process's pending signals are delivered.
 
 use crate::memory::stack::{INTERRUPT_STACK_PAGES, KernelStack, in_stack_space};
 use arch::pic;
@@ -33,6 +34,13 @@ pub fn handle(frame: &mut TrapFrame) {
         _ if frame.from_user() => crate::process::fault::user_exception(frame),
         _ => fatal_exception(frame),
     }
+    if frame.from_user() {
+        use crate::process::signal::{Verdict, deliver};
+        // A trap returns with iretq whatever the verdict's path.
+        if let Verdict::Exit(exit) = deliver(frame, None, arch::user::ReturnPath::Iret) {
+            crate::process::exit_current(exit);
+        }
+    }
 }
 
 fn interrupt(irq: u8, from_user: bool) {
@@ -41,10 +49,8 @@ fn interrupt(irq: u8, from_user: bool) {
     }
     crate::block::virtio_blk::handle_irq(irq);
     pic::end_of_interrupt(irq);
-    // Interrupting user mode, the kernel holds no lock: the work a system
-    // call would otherwise do can run here.
-    if irq == TIMER_IRQ && from_user {
-        crate::fs::background_work();
+    if irq == TIMER_IRQ {
+        crate::sched::on_timer_tick(from_user);
     }
 }
 

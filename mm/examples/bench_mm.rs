@@ -91,6 +91,8 @@ fn vma_lookup(count: u64) {
             backing: Backing::Anonymous,
             locked: false,
             may_write: true,
+            dont_fork: false,
+            wipe_on_fork: false,
         };
         tree.insert(Vma {
             start,

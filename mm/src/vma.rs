@@ -85,9 +85,11 @@ impl fmt::Debug for FileRef {
 pub enum Backing {
     /// Private zero-filled memory.
     Anonymous,
-    /// Zero-filled memory shared by every mapping of the same object (Linux
-    /// backs `MAP_SHARED | MAP_ANONYMOUS` with an unnamed shmem file).
-    SharedAnonymous { object: u64, page_offset: u64 },
+    /// Zero-filled memory shared by every mapping of the same object: the
+    /// kernel's object for one `MAP_SHARED | MAP_ANONYMOUS` call (Linux backs
+    /// it with an unnamed shmem file), which a forked child's copy of the
+    /// VMA still names.
+    SharedAnonymous { object: FileRef, page_offset: u64 },
     /// A file's pages, starting at `page_offset` pages into the file.
     File { file: FileRef, page_offset: u64 },
 }
@@ -101,7 +103,7 @@ impl Backing {
                 object,
                 page_offset,
             } => Backing::SharedAnonymous {
-                object: *object,
+                object: object.clone(),
                 page_offset: page_offset + pages,
             },
             Backing::File { file, page_offset } => Backing::File {
@@ -123,6 +125,11 @@ pub struct VmaAttrs {
     /// Whether `PROT_WRITE` may ever be granted (Linux's `VM_MAYWRITE`): false
     /// for a shared mapping of a file opened read-only.
     pub may_write: bool,
+    /// `MADV_DONTFORK`: a forked child does not get this VMA at all.
+    pub dont_fork: bool,
+    /// `MADV_WIPEONFORK` (private anonymous memory only): a forked child
+    /// gets the VMA empty, reading zeros.
+    pub wipe_on_fork: bool,
 }
 
 /// A mapped range `[start, end)` and its attributes.
@@ -445,6 +452,8 @@ mod tests {
             backing,
             locked: false,
             may_write: true,
+            dont_fork: false,
+            wipe_on_fork: false,
         }
     }
 

@@ -212,6 +212,17 @@ impl TlbFlush {
         }
     }
 
+    /// Adds the pages of `other` to this flush.
+    pub fn merge(&mut self, other: TlbFlush) {
+        if other.whole_tlb {
+            self.pages = Vec::new();
+            self.whole_tlb = true;
+        }
+        for page in other.pages {
+            self.add(page);
+        }
+    }
+
     /// Nothing needs invalidating.
     pub fn is_empty(&self) -> bool {
         self.pages.is_empty() && !self.whole_tlb
@@ -613,6 +624,22 @@ impl<'p, P: PhysAccess> PageTableWalker<'p, P> {
             }
         });
         flush
+    }
+
+    /// Takes write permission from every mapped leaf in `range` and returns
+    /// them (page and leaf, now without W), for fork: the pages become
+    /// copy-on-write in this address space too.
+    pub fn write_protect(&mut self, range: Range<u64>) -> (Vec<(u64, Leaf)>, TlbFlush) {
+        let mut leaves = Vec::new();
+        let mut flush = TlbFlush::default();
+        self.walk(range, None, &mut |page, slot| {
+            let entry = slot.fetch_and(!WRITABLE, Ordering::AcqRel);
+            if entry & WRITABLE != 0 && entry & PRESENT != 0 {
+                flush.add(page);
+            }
+            leaves.push((page, Leaf::decode(entry & !WRITABLE)));
+        });
+        (leaves, flush)
     }
 
     /// Removes every leaf in `range` and unlinks the page tables that become

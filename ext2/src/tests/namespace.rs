@@ -108,6 +108,26 @@ fn unlink_of_the_last_link_frees_the_inode_and_its_blocks() {
     scratch.assert_fsck_clean(&disk);
 }
 
+// path_resolution(7): "If a component of the path prefix is not a
+// directory, the error ENOTDIR"; a relative path starts at the directory
+// given, an absolute one at the root whatever the start.
+#[test]
+fn lookup_through_a_file_is_enotdir_and_relative_paths_start_where_told() {
+    let scratch = Scratch::new("ns-lookup");
+    scratch.add_file("dir/inner/file", b"x");
+    scratch.add_file("plain", b"x");
+    let mut fs = mount(scratch.mkfs(Mkfs::new(1024, 4096)));
+    assert_eq!(fs.lookup_path(b"/plain/file"), Err(Errno::ENOTDIR));
+    let dir = fs.lookup_path(b"/dir").unwrap();
+    let file = fs.lookup_path(b"/dir/inner/file").unwrap();
+    assert_eq!(fs.lookup_path_from(dir, b"inner/file"), Ok(file));
+    assert_eq!(fs.lookup_path_from(dir, b"inner/../inner/file"), Ok(file));
+    let plain = fs.lookup_path(b"/plain").unwrap();
+    assert_eq!(fs.lookup_path_from(dir, b"/plain"), Ok(plain));
+    assert_eq!(fs.lookup_path_from(dir, b"plain"), Err(Errno::ENOENT));
+    assert_eq!(fs.lookup_path_from(plain, b"x"), Err(Errno::ENOTDIR));
+}
+
 // Linux keeps an unlinked inode that is still open or mapped until its last
 // user goes (ext2_evict_inode frees it then): its data stays readable and
 // writable, and no new file may be given its number meanwhile.

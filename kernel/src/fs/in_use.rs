@@ -56,7 +56,7 @@ impl FileSystem {
     /// unlink(2): removes a name. An inode left without links is freed at
     /// once if nothing uses it, or when its last use ends.
     pub fn unlink(&self, path: &[u8]) -> Result<(), Errno> {
-        let (parent, name) = self.parent_of(path)?;
+        let (parent, name) = self.parent_of(ext2::ROOT_INODE, path)?;
         let unlinked = self
             .ext2
             .lock()

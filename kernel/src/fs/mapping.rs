@@ -14,6 +14,7 @@ use abi::Errno;
 use alloc::vec::Vec;
 use core::ops::Range;
 use ext2::InodeNumber;
+use mm::address_space::FilePage;
 use mm::frame::PAGE_SIZE;
 use mm::page_cache::{Mapper, Mapping, PageCache};
 use mm::vma::MappedFile;
@@ -92,6 +93,28 @@ impl FileSystem {
             cache.mark_dirty(file, index, crate::time::now_ns());
         }
         true
+    }
+
+    /// A forked child's PTE `mapper` maps `frame` too. A cached page lists
+    /// it in its reverse map, and `true` says the cache owns the frame;
+    /// otherwise the frame is the parent's own (`false`: the caller counts
+    /// its new user), and if it is the private copy of `copy_of` the
+    /// child's PTE is listed as a copy too.
+    pub fn map_cached_frame_again(
+        &self,
+        frame: PhysAddr,
+        mapper: Mapper,
+        copy_of: Option<&FilePage>,
+    ) -> bool {
+        let mut cache = self.cache.lock();
+        if let Some((file, index)) = cache.owner_of(frame) {
+            cache.add_mapper(file, index, mapper);
+            return true;
+        }
+        if let Some(page) = copy_of {
+            cache.add_private_copy(page.file.id(), page.index, mapper);
+        }
+        false
     }
 
     /// `mapper` now maps its own copy of page `index` of `inode`, made by a

@@ -15,6 +15,7 @@ pub mod file;
 pub mod in_use;
 pub mod mapping;
 pub mod page_cache;
+pub mod pipe;
 
 /// Tests that need a mounted root (`test=kernel::fs::`).
 mod tests;
@@ -51,6 +52,11 @@ pub struct QueuedWriteback {
 }
 
 static ROOT: Once<FileSystem> = Once::new();
+
+/// Where `poll` and `select` sleep: every change of a pipe wakes it.
+pub fn poll_channel() -> crate::sched::Channel {
+    crate::sched::Channel::of(&ROOT)
+}
 
 /// The root file system, if a disk was mounted.
 pub fn root() -> Option<&'static FileSystem> {
@@ -100,36 +106,52 @@ impl FileSystem {
         self.ext2.lock().lookup_path(path)
     }
 
+    /// The inode at `path`, relative to the directory `dir` unless absolute.
+    pub fn lookup_from(&self, dir: InodeNumber, path: &[u8]) -> Result<InodeNumber, Errno> {
+        self.ext2.lock().lookup_path_from(dir, path)
+    }
+
     pub fn metadata(&self, inode: InodeNumber) -> Result<Metadata, Errno> {
         self.ext2.lock().metadata(inode)
     }
 
-    /// Splits `path` into its parent directory's inode and its last name.
-    fn parent_of<'p>(&self, path: &'p [u8]) -> Result<(InodeNumber, &'p [u8]), Errno> {
+    /// Splits `path` (relative to the directory `dir` unless absolute) into
+    /// its parent directory's inode and its last name.
+    fn parent_of<'p>(
+        &self,
+        dir: InodeNumber,
+        path: &'p [u8],
+    ) -> Result<(InodeNumber, &'p [u8]), Errno> {
         let trimmed = path.strip_suffix(b"/").unwrap_or(path);
         let (parent, name) = match trimmed.iter().rposition(|&byte| byte == b'/') {
+            Some(0) => (&b"/"[..], &trimmed[1..]),
             Some(slash) => (&trimmed[..slash], &trimmed[slash + 1..]),
             None => (&b""[..], trimmed),
         };
         if name.is_empty() {
             return Err(Errno::EEXIST);
         }
-        let parent = self.lookup(if parent.is_empty() { b"/" } else { parent })?;
+        let parent = self.lookup_from(dir, parent)?;
         if self.metadata(parent)?.file_type != FileType::Directory {
             return Err(Errno::ENOTDIR);
         }
         Ok((parent, name))
     }
 
-    /// Creates a regular file at `path`.
-    pub fn create(&self, path: &[u8], permissions: u16) -> Result<InodeNumber, Errno> {
-        let (parent, name) = self.parent_of(path)?;
+    /// Creates a regular file at `path` (relative to `dir` unless absolute).
+    pub fn create(
+        &self,
+        dir: InodeNumber,
+        path: &[u8],
+        permissions: u16,
+    ) -> Result<InodeNumber, Errno> {
+        let (parent, name) = self.parent_of(dir, path)?;
         let now = crate::time::unix_seconds();
         self.ext2.lock().create(parent, name, permissions, now)
     }
 
     pub fn mkdir(&self, path: &[u8], permissions: u16) -> Result<InodeNumber, Errno> {
-        let (parent, name) = self.parent_of(path)?;
+        let (parent, name) = self.parent_of(ext2::ROOT_INODE, path)?;
         let now = crate::time::unix_seconds();
         self.ext2.lock().mkdir(parent, name, permissions, now)
     }

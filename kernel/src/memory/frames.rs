@@ -1,5 +1,6 @@
 //! The kernel's physical frame allocator: `mm`'s bitmap allocator behind a lock.
 
+use alloc::collections::BTreeMap;
 use mm::frame::{BitmapFrameAllocator, FrameAlloc};
 use mm::phys_ranges::PhysRange;
 use spin::{Mutex, Once};
@@ -58,6 +59,43 @@ pub fn free_frame(frame: PhysAddr) {
     allocator().lock().free_frame(frame);
 }
 
+/// User frames with more than one user — page-table entries of several
+/// address spaces after fork, or a shared memory object and its mappings —
+/// and how many users beyond the first each has. A frame not listed has
+/// one user. Page-cache frames are the cache's and are not counted here.
+static EXTRA_USERS: Mutex<BTreeMap<u64, u32>> = Mutex::new(BTreeMap::new());
+
+/// `frame` has one more user.
+pub fn share_frame(frame: PhysAddr) {
+    *EXTRA_USERS.lock().entry(frame.as_u64()).or_default() += 1;
+}
+
+/// Whether `frame` has more than one user (a store must copy it first).
+pub fn is_shared(frame: PhysAddr) -> bool {
+    EXTRA_USERS.lock().contains_key(&frame.as_u64())
+}
+
+/// `frame` has one user fewer; the last user's call frees it.
+pub fn put_frame(frame: PhysAddr) {
+    let last = {
+        let mut extra = EXTRA_USERS.lock();
+        match extra.get_mut(&frame.as_u64()) {
+            Some(1) => {
+                extra.remove(&frame.as_u64());
+                false
+            }
+            Some(count) => {
+                *count -= 1;
+                false
+            }
+            None => true,
+        }
+    };
+    if last {
+        free_frame(frame);
+    }
+}
+
 pub fn alloc_contiguous(count: usize) -> Option<PhysAddr> {
     allocator().lock().alloc_contiguous(count)
 }
@@ -80,6 +118,24 @@ unsafe impl x86_64::structures::paging::FrameAllocator<Size4KiB> for GlobalFrame
         alloc_zeroed_frame().map(PhysFrame::containing_address)
     }
 }
+
+crate::kernel_test!(a_shared_frame_is_freed_by_its_last_user, {
+    let before = free_count();
+    let frame = alloc_frame().expect("a free frame");
+    share_frame(frame);
+    share_frame(frame);
+    assert!(is_shared(frame));
+    put_frame(frame);
+    put_frame(frame);
+    assert!(!is_shared(frame));
+    assert_eq!(
+        free_count(),
+        before - 1,
+        "freed before its last user let go"
+    );
+    put_frame(frame);
+    assert_eq!(free_count(), before);
+});
 
 crate::kernel_test!(frame_allocator_round_trip, {
     let before = free_count();

@@ -1,17 +1,18 @@
-//! Loading a static ELF executable into a fresh address space: its PT_LOAD
-//! segments mapped privately from the file through the page cache, bss
-//! zeroed, and the System V initial stack (argc, argv, envp, auxv).
+//! Loading a program into a fresh address space, as execve does: a static
+//! ELF executable's PT_LOAD segments mapped privately from the file through
+//! the page cache, bss zeroed, the vDSO, and the System V initial stack
+//! (argc, argv, envp, auxv); or a `#!` script, run by its interpreter.
 
-use super::Process;
+use super::memory::UserMemory;
 use crate::fs::FileSystem;
 use crate::fs::in_use::InodeUse;
 use crate::fs::mapping::InodeFile;
 use crate::memory::machine::with_machine;
 use abi::Errno;
 use abi::mman::{MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE};
+use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use arch::user::UserEntry;
 use ext2::InodeNumber;
 use mm::address_space::{FileMapping, MmapRequest};
 use mm::frame::PAGE_SIZE;
@@ -116,25 +117,173 @@ fn protection(flags: u32) -> u32 {
     prot
 }
 
-impl Process {
-    fn mmap(&mut self, request: MmapRequest) -> Result<u64, Errno> {
-        let releaser = self.releaser();
-        with_machine(|machine| self.address_space.mmap(request, machine, releaser))
-    }
+/// A program loaded and ready to start.
+pub struct Image {
+    pub entry: u64,
+    pub stack_pointer: u64,
+    /// The name the process goes by: the last part of the path run.
+    pub name: String,
+}
 
-    /// Loads the executable at `path` into this (empty) address space and
-    /// returns where it starts: `execve` without the process replacement.
-    pub fn exec(
+/// The most `#!` interpreters one exec may go through (Linux's limit).
+const MAX_INTERPRETER_DEPTH: usize = 5;
+/// The first line of a `#!` script is read this far (Linux's
+/// `BINPRM_BUF_SIZE`).
+const SCRIPT_LINE_MAX: usize = 256;
+/// The longest single argument or environment string (`MAX_ARG_STRLEN`).
+pub const MAX_ARG_STRLEN: usize = 32 * 4096;
+/// Room for argv and envp, strings and pointers: a quarter of the 8 MiB
+/// stack limit, as Linux computes it from RLIMIT_STACK.
+const ARGUMENT_SPACE: usize = 2 << 20;
+
+/// The file to run.
+pub enum Program<'a> {
+    /// A path, relative to the directory `dir` unless it is absolute.
+    Path { dir: InodeNumber, path: &'a [u8] },
+    /// An open file (execveat with AT_EMPTY_PATH).
+    Inode(InodeNumber),
+}
+
+/// Loads `program` into `memory` (fresh and empty) with `argv` and
+/// `envp`, as execve(2) would, `execfn` being the name it was run by (for
+/// AT_EXECFN and the process's name): ENOENT or ENOTDIR from the path,
+/// EACCES for anything but a regular file with an execute bit, ENOEXEC for
+/// what is neither ELF nor a `#!` script, E2BIG for arguments past
+/// Linux's limits, ELOOP past five interpreters (resolved from the root).
+pub fn load(
+    fs: &'static FileSystem,
+    memory: &mut UserMemory,
+    program: Program,
+    execfn: &[u8],
+    argv: &[&[u8]],
+    envp: &[&[u8]],
+) -> Result<Image, Errno> {
+    check_argument_size(execfn, argv, envp)?;
+    let mut inode = match program {
+        Program::Path { dir, path } => executable(fs, fs.lookup_from(dir, path)?)?,
+        Program::Inode(inode) => executable(fs, inode)?,
+    };
+    let mut script_path: Vec<u8> = execfn.to_vec();
+    let mut arguments: Vec<Vec<u8>> = argv.iter().map(|arg| arg.to_vec()).collect();
+    for _ in 0..=MAX_INTERPRETER_DEPTH {
+        let mut start = [0u8; SCRIPT_LINE_MAX];
+        let read = fs.read_at(inode, 0, &mut start)?;
+        let Some(line) = start[..read].strip_prefix(b"#!") else {
+            let arguments: Vec<&[u8]> = arguments.iter().map(Vec::as_slice).collect();
+            let (entry, stack_pointer) = memory.load_elf(fs, inode, execfn, &arguments, envp)?;
+            return Ok(Image {
+                entry,
+                stack_pointer,
+                name: last_component(execfn),
+            });
+        };
+        let (interpreter, argument) = parse_interpreter_line(line, read == SCRIPT_LINE_MAX)?;
+        // The script's argv: the interpreter, its argument, the script's
+        // path, then the arguments after the script's own argv[0].
+        let mut replaced = alloc::vec![interpreter.to_vec()];
+        replaced.extend(argument.map(<[u8]>::to_vec));
+        replaced.push(script_path);
+        replaced.extend(arguments.into_iter().skip(1));
+        arguments = replaced;
+        script_path = interpreter.to_vec();
+        inode = executable(fs, fs.lookup(interpreter)?)?;
+    }
+    Err(Errno::ELOOP)
+}
+
+/// `inode` if it may be run: a regular file with an execute bit (root may
+/// run a file any of whose execute bits is set).
+fn executable(fs: &FileSystem, inode: InodeNumber) -> Result<InodeNumber, Errno> {
+    let metadata = fs.metadata(inode)?;
+    if metadata.file_type != ext2::FileType::Regular || metadata.permissions & 0o111 == 0 {
+        return Err(Errno::EACCES);
+    }
+    Ok(inode)
+}
+
+/// The interpreter and its optional argument from a `#!` line (what
+/// follows the `#!`), as Linux's `load_script` parses it: the line ends at
+/// a newline or a NUL, blanks around the two are dropped; without a newline
+/// in a full buffer, an interpreter with nothing after it may have been cut
+/// short, so that is ENOEXEC, as is a line with no interpreter.
+fn parse_interpreter_line(line: &[u8], full_buffer: bool) -> Result<(&[u8], Option<&[u8]>), Errno> {
+    let blank = |byte: &u8| *byte == b' ' || *byte == b'\t';
+    let line = match line.iter().position(|&byte| byte == b'\n') {
+        Some(end) => &line[..end],
+        None => {
+            let start = line
+                .iter()
+                .position(|byte| !blank(byte))
+                .ok_or(Errno::ENOEXEC)?;
+            let terminated = line[start..].iter().any(|byte| blank(byte) || *byte == 0);
+            if full_buffer && !terminated {
+                return Err(Errno::ENOEXEC);
+            }
+            line
+        }
+    };
+    let line = &line[..line
+        .iter()
+        .position(|&byte| byte == 0)
+        .unwrap_or(line.len())];
+    let line = trim(line, blank);
+    if line.is_empty() {
+        return Err(Errno::ENOEXEC);
+    }
+    let split = line.iter().position(blank).unwrap_or(line.len());
+    let (interpreter, rest) = line.split_at(split);
+    let argument = trim(rest, blank);
+    Ok((interpreter, (!argument.is_empty()).then_some(argument)))
+}
+
+fn trim(bytes: &[u8], blank: impl Fn(&u8) -> bool) -> &[u8] {
+    let start = bytes
+        .iter()
+        .position(|byte| !blank(byte))
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|byte| !blank(byte))
+        .map_or(start, |last| last + 1);
+    &bytes[start..end]
+}
+
+/// E2BIG as Linux's `bprm_stack_limits` and `copy_strings` decide it: a
+/// string longer than MAX_ARG_STRLEN, or strings and pointers together
+/// beyond the argument space.
+fn check_argument_size(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<(), Errno> {
+    let strings = argv.iter().chain(envp);
+    if strings
+        .clone()
+        .any(|string| string.len() + 1 > MAX_ARG_STRLEN)
+    {
+        return Err(Errno::E2BIG);
+    }
+    let pointers = (argv.len() + envp.len()) * 8;
+    let bytes: usize = strings.map(|string| string.len() + 1).sum::<usize>() + path.len() + 1;
+    if pointers >= ARGUMENT_SPACE || bytes > ARGUMENT_SPACE - pointers {
+        return Err(Errno::E2BIG);
+    }
+    Ok(())
+}
+
+/// The last part of a path: what a process is named after.
+fn last_component(path: &[u8]) -> String {
+    let name = path.rsplit(|&byte| byte == b'/').next().unwrap_or(path);
+    String::from_utf8_lossy(name).into_owned()
+}
+
+impl UserMemory {
+    /// Maps the static ELF executable `inode` and builds its stack; returns
+    /// the entry point and the initial stack pointer.
+    fn load_elf(
         &mut self,
         fs: &'static FileSystem,
+        inode: InodeNumber,
         path: &[u8],
         argv: &[&[u8]],
         envp: &[&[u8]],
-    ) -> Result<UserEntry, Errno> {
-        let inode = fs.lookup(path)?;
-        if fs.metadata(inode)?.file_type != ext2::FileType::Regular {
-            return Err(Errno::EACCES);
-        }
+    ) -> Result<(u64, u64), Errno> {
         let mut header = [0u8; HEADER_SIZE];
         read_exact(fs, inode, 0, &mut header)?;
         let is_elf64_x86 = header[..4] == *b"\x7fELF"
@@ -172,7 +321,7 @@ impl Process {
         if headers.iter().any(|header| header.kind == PT_INTERP) {
             log::warn!(
                 "{}: dynamically linked programs are not supported",
-                self.name
+                String::from_utf8_lossy(path)
             );
             return Err(Errno::ENOEXEC);
         }
@@ -218,10 +367,7 @@ impl Process {
                 (auxv::AT_SYSINFO_EHDR, VDSO_AT),
             ],
         )?;
-        Ok(UserEntry {
-            rip: entry,
-            rsp: stack_pointer,
-        })
+        Ok((entry, stack_pointer))
     }
 
     /// Maps one PT_LOAD segment: its file bytes privately from the file, the
@@ -312,11 +458,11 @@ impl Process {
             offset: 0,
         })?;
         let mut top = STACK_TOP;
-        let mut push = |process: &mut Process, bytes: &[u8], nul: bool| -> Result<u64, Errno> {
+        let mut push = |memory: &mut UserMemory, bytes: &[u8], nul: bool| -> Result<u64, Errno> {
             top -= (bytes.len() + usize::from(nul)) as u64;
-            process.copy_to_user(top, bytes)?;
+            memory.copy_to_user(top, bytes)?;
             if nul {
-                process.copy_to_user(top + bytes.len() as u64, &[0])?;
+                memory.copy_to_user(top + bytes.len() as u64, &[0])?;
             }
             Ok(top)
         };

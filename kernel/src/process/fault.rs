@@ -1,13 +1,19 @@
 //! Exceptions raised in user mode: page faults are resolved through `mm`'s
-//! rules; anything else, or a fault `mm` refuses, ends the process with the
-//! signal Linux would send.
+//! rules; anything else, or a fault `mm` refuses, earns the signal Linux
+//! would send, with Linux's `si_code` and `si_addr`.
 
-use super::{Exit, Process, Signal, finish, with_current};
-use crate::memory::frames::{alloc_frame, alloc_zeroed_frame};
-use crate::memory::machine::{DirectMap, HardwareTlb, KernelFrames, with_machine};
+use super::memory::UserMemory;
+use super::signal::{self, SigInfo};
+use crate::memory::frames::{self, alloc_frame, alloc_zeroed_frame};
+use crate::memory::machine::{DirectMap, HardwareTlb, KernelFrames};
 use crate::memory::phys_to_virt;
+use crate::sched;
+use abi::signal::{
+    BUS_ADRERR, FPE_INTDIV, ILL_ILLOPN, SEGV_ACCERR, SEGV_MAPERR, SIGBUS, SIGFPE, SIGILL, SIGSEGV,
+    SIGTRAP,
+};
 use arch::trap::TrapFrame;
-use mm::address_space::{FaultAccess, FaultResolution, FilePage, PageSource, UnmappedPage};
+use mm::address_space::{FaultAccess, FaultResolution, FilePage, PageSource};
 use mm::frame::PAGE_SIZE;
 use mm::page_cache::Mapper;
 use mm::walk::PagePermissions;
@@ -19,28 +25,36 @@ pub const FAULT_PRESENT: u64 = 1 << 0;
 pub const FAULT_WRITE: u64 = 1 << 1;
 const FAULT_FETCH: u64 = 1 << 4;
 
-/// Handles an exception from ring 3; returns only if the process may go on.
+/// Handles an exception from ring 3: a page fault that can be resolved
+/// returns with the page mapped; anything else queues its signal for the
+/// return to user mode.
 pub fn user_exception(frame: &TrapFrame) {
-    let (signal, address) = match frame.vector {
+    let info = match frame.vector {
         arch::trap::PAGE_FAULT => {
             let address = arch::trap::page_fault_address();
-            match with_current(|process| process.handle_page_fault(address, frame.error_code)) {
+            let memory = sched::current_process().memory();
+            let resolved = memory.lock().handle_page_fault(address, frame.error_code);
+            match resolved {
                 Ok(()) => return,
-                Err(signal) => (signal, address),
+                Err(info) => info,
             }
         }
-        0 | 16 | 19 => (Signal::Sigfpe, frame.rip),
-        6 => (Signal::Sigill, frame.rip),
-        1 | 3 => (Signal::Sigtrap, frame.rip),
-        17 => (Signal::Sigbus, frame.rip),
-        _ => (Signal::Sigsegv, frame.rip),
+        0 => SigInfo::fault(SIGFPE, FPE_INTDIV, frame.rip),
+        16 | 19 => SigInfo::fault(SIGFPE, 0, frame.rip),
+        6 => SigInfo::fault(SIGILL, ILL_ILLOPN, frame.rip),
+        1 | 3 => SigInfo::kernel(SIGTRAP),
+        17 => SigInfo::fault(SIGBUS, 1, 0),
+        _ => SigInfo::kernel(SIGSEGV),
     };
-    finish(Exit::Killed { signal, address })
+    signal::force_fault(info);
 }
 
-impl Process {
-    /// Maps what the fault at `address` needs, or says which signal it earns.
-    pub fn handle_page_fault(&mut self, address: u64, error_code: u64) -> Result<(), Signal> {
+impl UserMemory {
+    /// Maps what the fault at `address` needs, or says which signal it
+    /// earns: SIGSEGV (SEGV_MAPERR outside every VMA, SEGV_ACCERR where the
+    /// VMA forbids the access) or SIGBUS (BUS_ADRERR: past the end of a
+    /// mapped file, or no memory).
+    pub fn handle_page_fault(&mut self, address: u64, error_code: u64) -> Result<(), SigInfo> {
         let access = if error_code & FAULT_FETCH != 0 {
             FaultAccess::Execute
         } else if error_code & FAULT_WRITE != 0 {
@@ -49,16 +63,24 @@ impl Process {
             FaultAccess::Read
         };
         let present = error_code & FAULT_PRESENT != 0;
+        let sigbus = SigInfo::fault(SIGBUS, BUS_ADRERR, address);
         let resolution = self
             .address_space
             .resolve_fault(address, access, present)
-            .map_err(|_| Signal::Sigsegv)?;
+            .map_err(|_| {
+                let code = match self.address_space.find_vma(address) {
+                    Some(_) => SEGV_ACCERR,
+                    None => SEGV_MAPERR,
+                };
+                SigInfo::fault(SIGSEGV, code, address)
+            })?;
+        let segv = SigInfo::fault(SIGSEGV, SEGV_ACCERR, address);
         match resolution {
             FaultResolution::ZeroFilled { page, permissions } => {
-                let frame = alloc_zeroed_frame().ok_or(Signal::Sigbus)?;
-                self.map_new_frame(page, frame, permissions)
+                let frame = alloc_zeroed_frame().ok_or(sigbus)?;
+                self.map_new_frame(page, frame, permissions).ok_or(sigbus)
             }
-            FaultResolution::GrantWrite { page, .. } => self.grant_write(page),
+            FaultResolution::GrantWrite { page, .. } => self.grant_write(page).ok_or(segv),
             FaultResolution::CopyOnWrite {
                 page,
                 file_page,
@@ -68,39 +90,43 @@ impl Process {
                     .address_space
                     .walker(&DirectMap)
                     .lookup(page)
-                    .ok_or(Signal::Sigsegv)?;
-                if !is_cached_frame(old.frame) {
-                    // The mapping's own frame: nobody else sees it.
-                    return self.grant_write(page);
+                    .ok_or(segv)?;
+                let cached = is_cached_frame(old.frame);
+                if !cached && !frames::is_shared(old.frame) {
+                    // The mapping's own frame, which nobody else sees.
+                    return self.grant_write(page).ok_or(segv);
                 }
-                let copy = copy_of(old.frame)?;
-                self.replace_frame(page, copy, permissions)?;
-                self.note_private_copy(file_page.as_ref(), page);
+                let copy = copy_of(old.frame).ok_or(sigbus)?;
+                self.replace_frame(page, copy, permissions).ok_or(segv)?;
+                if cached {
+                    self.note_private_copy(file_page.as_ref(), page);
+                }
                 Ok(())
             }
             FaultResolution::Spurious { .. } => Ok(()),
-            // One process and no mremap: a shared anonymous page has no other
-            // mapping to share with, so a fresh zeroed frame serves it.
             FaultResolution::SharedPage {
                 page,
-                source: PageSource::SharedAnonymous { .. },
+                source: PageSource::SharedAnonymous { object, index },
                 permissions,
             } => {
-                let frame = alloc_zeroed_frame().ok_or(Signal::Sigbus)?;
-                self.map_new_frame(page, frame, permissions)
+                let frame = super::shared_memory::page_of(&object, index).ok_or(sigbus)?;
+                self.map_new_frame(page, frame, permissions).ok_or(sigbus)
             }
             FaultResolution::SharedPage {
                 page,
                 source: PageSource::File(source),
                 permissions,
-            } => self.map_cached_page(page, &source, permissions),
+            } => self
+                .map_cached_page(page, &source, permissions)
+                .ok_or(sigbus),
             FaultResolution::PrivateFilePage {
                 page,
                 source,
                 permissions,
             } if permissions.writable => {
-                let frame = file_page(&source, None)?;
-                self.map_new_frame(page, copy_of(frame)?, permissions)?;
+                let frame = file_page(&source, None).ok_or(sigbus)?;
+                let copy = copy_of(frame).ok_or(sigbus)?;
+                self.map_new_frame(page, copy, permissions).ok_or(sigbus)?;
                 self.note_private_copy(Some(&source), page);
                 Ok(())
             }
@@ -108,7 +134,9 @@ impl Process {
                 page,
                 source,
                 permissions,
-            } => self.map_cached_page(page, &source, permissions),
+            } => self
+                .map_cached_page(page, &source, permissions)
+                .ok_or(sigbus),
         }
     }
 
@@ -119,9 +147,9 @@ impl Process {
         page: u64,
         source: &FilePage,
         permissions: PagePermissions,
-    ) -> Result<(), Signal> {
+    ) -> Option<()> {
         let mapper = Mapper {
-            root: self.address_space.page_table_root(),
+            root: self.page_table_root(),
             page,
         };
         let frame = file_page(source, Some(mapper))?;
@@ -130,38 +158,30 @@ impl Process {
 
     /// Maps `frame` at `page`. If no page table can be had, the frame is
     /// released as if it had been mapped and unmapped (a cache frame leaves
-    /// the reverse map, the mapping's own frame is freed): SIGBUS.
+    /// the reverse map, any other loses this user): `None`.
     fn map_new_frame(
         &mut self,
         page: u64,
         frame: PhysAddr,
         permissions: PagePermissions,
-    ) -> Result<(), Signal> {
+    ) -> Option<()> {
         let mapped = self.address_space.walker(&DirectMap).map_page(
             page,
             frame,
             permissions,
             &mut KernelFrames,
         );
-        mapped.map_err(|_| {
-            release(
-                self.address_space.page_table_root(),
-                frame_leaf(page, frame),
-                None,
-            );
-            Signal::Sigbus
-        })
+        if mapped.is_err() {
+            release(self.page_table_root(), frame_leaf(page, frame), None);
+        }
+        mapped.ok()
     }
 
     /// Makes the present page at `page` writable in place.
-    fn grant_write(&mut self, page: u64) -> Result<(), Signal> {
-        let flush = self
-            .address_space
-            .walker(&DirectMap)
-            .grant_write(page)
-            .ok_or(Signal::Sigsegv)?;
+    fn grant_write(&mut self, page: u64) -> Option<()> {
+        let flush = self.address_space.walker(&DirectMap).grant_write(page)?;
         flush.invalidate(&mut HardwareTlb);
-        Ok(())
+        Some(())
     }
 
     /// Puts `frame` (a private copy) in the place of the page mapped at
@@ -171,20 +191,20 @@ impl Process {
         page: u64,
         frame: PhysAddr,
         permissions: PagePermissions,
-    ) -> Result<(), Signal> {
-        let root = self.address_space.page_table_root();
+    ) -> Option<()> {
+        let root = self.page_table_root();
         let Some(pending) =
             self.address_space
                 .walker(&DirectMap)
                 .replace_frame(page, frame, permissions)
         else {
-            crate::memory::frames::free_frame(frame);
-            return Err(Signal::Sigsegv);
+            frames::free_frame(frame);
+            return None;
         };
         pending.finish(&mut HardwareTlb, &mut KernelFrames, |leaf| {
             release(root, leaf, None)
         });
-        Ok(())
+        Some(())
     }
 
     /// Lists the private copy now mapped at `page` as standing for
@@ -192,7 +212,7 @@ impl Process {
     fn note_private_copy(&self, file_page: Option<&FilePage>, page: u64) {
         if let (Some(fs), Some(file_page)) = (crate::fs::root(), file_page) {
             let mapper = Mapper {
-                root: self.address_space.page_table_root(),
+                root: self.page_table_root(),
                 page,
             };
             fs.note_private_copy(
@@ -202,23 +222,6 @@ impl Process {
             );
         }
     }
-
-    /// The callback munmap and friends report removed pages to.
-    pub fn releaser(&self) -> impl FnMut(UnmappedPage) + use<> {
-        let root = self.address_space.page_table_root();
-        move |page: UnmappedPage| release(root, page.leaf, page.file_page.as_ref())
-    }
-}
-
-/// The page cache's frame for a file page (listed under `mapper`), or
-/// SIGBUS past the end of the file or on an I/O error.
-fn file_page(source: &FilePage, mapper: Option<Mapper>) -> Result<PhysAddr, Signal> {
-    let fs = crate::fs::root().ok_or(Signal::Sigbus)?;
-    let inode = source.file.id() as ext2::InodeNumber;
-    match fs.map_file_page(inode, source.index, mapper) {
-        Ok(Some(frame)) => Ok(frame),
-        Ok(None) | Err(_) => Err(Signal::Sigbus),
-    }
 }
 
 /// Whether `frame` is a page-cache page (shared with the file), not a
@@ -227,9 +230,17 @@ fn is_cached_frame(frame: PhysAddr) -> bool {
     crate::fs::root().is_some_and(|fs| fs.is_cached_frame(frame))
 }
 
+/// The page cache's frame for a file page (listed under `mapper`), or
+/// `None` past the end of the file or on an I/O error (SIGBUS).
+fn file_page(source: &FilePage, mapper: Option<Mapper>) -> Option<PhysAddr> {
+    let fs = crate::fs::root()?;
+    let inode = source.file.id() as ext2::InodeNumber;
+    fs.map_file_page(inode, source.index, mapper).ok().flatten()
+}
+
 /// A fresh frame holding a copy of `frame`.
-fn copy_of(frame: PhysAddr) -> Result<PhysAddr, Signal> {
-    let copy = alloc_frame().ok_or(Signal::Sigbus)?;
+fn copy_of(frame: PhysAddr) -> Option<PhysAddr> {
+    let copy = alloc_frame()?;
     // SAFETY: distinct frames reached through the direct map; `copy` is ours
     // alone and `frame` is only read.
     unsafe {
@@ -239,7 +250,7 @@ fn copy_of(frame: PhysAddr) -> Result<PhysAddr, Signal> {
             PAGE_SIZE as usize,
         );
     }
-    Ok(copy)
+    Some(copy)
 }
 
 /// The leaf a frame would have had, for releasing one that never got mapped.
@@ -254,8 +265,8 @@ fn frame_leaf(page: u64, frame: PhysAddr) -> UnmappedLeaf {
 
 /// Gives back the frame of a page that left the address space rooted at
 /// `root`: a page-cache frame stays with the cache (its D bit moving to the
-/// page); any other frame was the mapping's own and is freed — and if it was
-/// a private copy of `copy_of`, the file's list of copies forgets it.
+/// page); any other frame loses a user, and is freed with its last — and if
+/// it was a private copy of `copy_of`, the file's list of copies forgets it.
 pub fn release(root: PhysAddr, leaf: UnmappedLeaf, copy_of: Option<&FilePage>) {
     let mapper = Mapper {
         root,
@@ -265,18 +276,6 @@ pub fn release(root: PhysAddr, leaf: UnmappedLeaf, copy_of: Option<&FilePage>) {
     let cached = crate::fs::root()
         .is_some_and(|fs| fs.unmap_cached_frame(leaf.frame, mapper, leaf.dirty, copy_of));
     if !cached {
-        crate::memory::frames::free_frame(leaf.frame);
+        frames::put_frame(leaf.frame);
     }
-}
-
-/// Unmaps a whole address space, releasing every frame.
-pub fn unmap_everything(process: &mut Process) {
-    let releaser = process.releaser();
-    with_machine(|machine| {
-        let all = mm::address_space::USER_START..mm::address_space::USER_END;
-        process
-            .address_space
-            .munmap(all.start, all.end - all.start, machine, releaser)
-            .expect("unmapping the whole user range is valid");
-    });
 }

@@ -1,18 +1,20 @@
 //! Ring-3 tests: small hand-assembled user programs, run as processes.
 
-use super::{Exit, Process, Signal, run};
+use super::memory::UserMemory;
+use super::{Exit, start_kernel_child, wait_for_kernel_child};
 use crate::memory::frames::alloc_zeroed_frame;
-use crate::memory::machine::{DirectMap, KernelFrames, with_machine};
+use crate::memory::machine::{DirectMap, KernelFrames};
 use crate::memory::phys_to_virt;
 use abi::mman::{MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE};
-use arch::user::UserEntry;
+use abi::signal::SIGSEGV;
+use arch::trap::TrapFrame;
 use mm::address_space::MmapRequest;
 use mm::walk::PagePermissions;
 
 const CODE: u64 = 0x40_0000;
 const DATA: u64 = 0x50_0000;
 
-fn mmap_fixed(process: &mut Process, addr: u64, prot: u32) {
+fn mmap_fixed(memory: &mut UserMemory, addr: u64, prot: u32) {
     let request = MmapRequest {
         addr,
         len: 4096,
@@ -21,19 +23,15 @@ fn mmap_fixed(process: &mut Process, addr: u64, prot: u32) {
         file: None,
         offset: 0,
     };
-    let mapped = with_machine(|machine| {
-        process
-            .address_space
-            .mmap(request, machine, process.releaser())
-    });
-    assert_eq!(mapped, Ok(addr));
+    assert_eq!(memory.mmap(request), Ok(addr));
 }
 
-/// Runs `code` (at most a page) in a fresh process.
+/// Runs `code` (at most a page) in a fresh process, the kernel's child,
+/// and says how it ended.
 fn run_code(code: &[u8]) -> Exit {
-    let mut process = Process::new("test", 100).expect("memory for a process");
-    mmap_fixed(&mut process, CODE, PROT_READ | PROT_EXEC);
-    mmap_fixed(&mut process, DATA, PROT_READ | PROT_WRITE);
+    let mut memory = UserMemory::new().expect("memory for a process");
+    mmap_fixed(&mut memory, CODE, PROT_READ | PROT_EXEC);
+    mmap_fixed(&mut memory, DATA, PROT_READ | PROT_WRITE);
     let frame = alloc_zeroed_frame().expect("a frame");
     // SAFETY: a fresh frame of ours; `code` fits in it.
     unsafe {
@@ -45,18 +43,22 @@ fn run_code(code: &[u8]) -> Exit {
         writable: false,
         executable: true,
     };
-    process
+    memory
         .address_space
         .walker(&DirectMap)
         .map_page(CODE, frame, executable, &mut KernelFrames)
         .expect("mapping the code page");
-    run(
-        &mut process,
-        UserEntry {
-            rip: CODE,
-            rsp: DATA + 4096,
-        },
-    )
+    let pid = start_kernel_child("test", memory, &TrapFrame::new_user(CODE, DATA + 4096))
+        .expect("a process");
+    wait_for_kernel_child(pid)
+}
+
+/// How a process killed by a fault at `address` ended.
+fn segfault_at(address: u64) -> Exit {
+    Exit::Killed {
+        signal: SIGSEGV,
+        fault_address: Some(address),
+    }
 }
 
 const SYSCALL: [u8; 2] = [0x0f, 0x05];
@@ -126,35 +128,17 @@ crate::kernel_test!(anonymous_page_is_zero_filled_on_first_touch, {
 
 crate::kernel_test!(null_dereference_is_sigsegv_at_address_zero, {
     let code = program(&[&[0x8b, 0x04, 0x25, 0, 0, 0, 0]]); // mov eax, [0]
-    assert_eq!(
-        run_code(&code),
-        Exit::Killed {
-            signal: Signal::Sigsegv,
-            address: 0
-        }
-    );
+    assert_eq!(run_code(&code), segfault_at(0));
 });
 
 crate::kernel_test!(write_to_read_only_code_is_sigsegv, {
     let code = program(&[&[0xc7, 0x04, 0x25, 0, 0, 0x40, 0, 1, 0, 0, 0]]); // mov dword [CODE], 1
-    assert_eq!(
-        run_code(&code),
-        Exit::Killed {
-            signal: Signal::Sigsegv,
-            address: CODE
-        }
-    );
+    assert_eq!(run_code(&code), segfault_at(CODE));
 });
 
 crate::kernel_test!(jump_into_non_executable_data_is_sigsegv, {
     let code = program(&[&[0xb8, 0, 0, 0x50, 0, 0xff, 0xe0]]); // mov eax, DATA; jmp rax
-    assert_eq!(
-        run_code(&code),
-        Exit::Killed {
-            signal: Signal::Sigsegv,
-            address: DATA
-        }
-    );
+    assert_eq!(run_code(&code), segfault_at(DATA));
 });
 
 crate::kernel_test!(process_teardown_returns_every_frame, {

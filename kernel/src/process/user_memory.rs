@@ -5,8 +5,8 @@
 //! the access) and copies through the direct map, so a bad pointer from user
 //! space is `EFAULT`, never a kernel fault, and SMAP can stay on.
 
-use super::Process;
 use super::fault::{FAULT_PRESENT, FAULT_WRITE};
+use super::memory::UserMemory;
 use crate::block::PhysSegment;
 use crate::memory::machine::DirectMap;
 use crate::memory::phys_to_virt;
@@ -24,7 +24,7 @@ pub enum Access {
     Write,
 }
 
-impl Process {
+impl UserMemory {
     /// The frame behind the user page containing `addr`, mapped for `access`,
     /// faulting the page in the way a user access would.
     fn user_frame(&mut self, addr: u64, access: Access) -> Result<PhysAddr, Errno> {
@@ -105,10 +105,12 @@ impl Process {
     /// piece, after faulting in every page as an access of the given kind
     /// would: `EFAULT` if any page is not accessible.
     ///
-    /// The frames stay this process's while it is in the calling system
-    /// call: only the process's own calls unmap its pages (there is one
-    /// thread per address space and nothing reclaims mapped pages), so a
-    /// device may read or write them until the call returns.
+    /// The frames stay mapped while the calling system call runs: only the
+    /// calls of the process running in this memory unmap its pages (one
+    /// thread per address space, and a vfork parent waits), no other
+    /// process runs while the device is waited for (the wait halts, it does
+    /// not sleep), and nothing reclaims mapped pages — so a device may read
+    /// or write them until the call returns.
     pub fn user_segments(
         &mut self,
         addr: u64,
@@ -157,4 +159,36 @@ impl Process {
         }
         Ok(())
     }
+}
+
+/// Copies `buffer.len()` bytes from `addr` in the running process's memory.
+pub fn read_user(addr: u64, buffer: &mut [u8]) -> Result<(), Errno> {
+    crate::sched::current_process()
+        .memory()
+        .lock()
+        .copy_from_user(addr, buffer)
+}
+
+/// Copies `data` to `addr` in the running process's memory.
+pub fn write_user(addr: u64, data: &[u8]) -> Result<(), Errno> {
+    crate::sched::current_process()
+        .memory()
+        .lock()
+        .copy_to_user(addr, data)
+}
+
+/// A little-endian `u64` at `addr` in the running process's memory.
+pub fn read_user_u64(addr: u64) -> Result<u64, Errno> {
+    let mut bytes = [0u8; 8];
+    read_user(addr, &mut bytes)?;
+    Ok(u64::from_le_bytes(bytes))
+}
+
+/// A NUL-terminated string at `addr` in the running process's memory,
+/// without its NUL: ENAMETOOLONG past `max` bytes.
+pub fn read_user_string(addr: u64, max: usize) -> Result<Vec<u8>, Errno> {
+    crate::sched::current_process()
+        .memory()
+        .lock()
+        .copy_string_from_user(addr, max)
 }

@@ -6,14 +6,52 @@ use crate::fs::in_use::InodeUse;
 use crate::fs::mapping::{DirtyScan, InodeFile};
 use crate::fs::{FileSystem, QueuedWriteback, root};
 use crate::memory::machine::with_machine;
-use crate::process::with_current;
+use crate::process::memory::MemoryRef;
+use crate::process::shared_memory::SharedMemory;
+use crate::sched;
 use abi::Errno;
-use abi::mman::MAP_ANONYMOUS;
+use abi::mman::{MAP_ANONYMOUS, MAP_SHARED, MAP_TYPE};
 use alloc::sync::Arc;
 use ext2::InodeNumber;
 use mm::address_space::{FileMapping, MmapRequest, MsyncPlan};
-use mm::frame::PAGE_SIZE;
 use mm::vma::FileRef;
+
+/// The running process's memory.
+fn current_memory() -> MemoryRef {
+    sched::current_process().memory()
+}
+
+/// The file (or, for `MAP_SHARED | MAP_ANONYMOUS`, the new shared memory
+/// object) an mmap call maps; `None` for a bad descriptor. ENODEV for a
+/// descriptor that cannot be mapped (a pipe, the console, a directory).
+fn mapped_object(flags: u32, fd: u64) -> Result<Option<FileMapping>, Errno> {
+    if flags & MAP_ANONYMOUS != 0 {
+        let shared = flags & MAP_TYPE == MAP_SHARED;
+        return Ok(shared.then(|| FileMapping {
+            file: SharedMemory::new_object(),
+            readable: true,
+            writable: true,
+        }));
+    }
+    let Ok(open_file) = sched::current_process().files.lock().get(fd) else {
+        return Ok(None);
+    };
+    let open = open_file.lock();
+    let FileKind::Regular(inode) = open.kind else {
+        return Err(Errno::ENODEV);
+    };
+    let (readable, writable) = (open.readable, open.writable);
+    drop(open);
+    let fs = root().ok_or(Errno::ENODEV)?;
+    Ok(Some(FileMapping {
+        file: FileRef::new(Arc::new(InodeFile {
+            in_use: InodeUse::new(fs, inode),
+            open: Some(open_file),
+        })),
+        readable,
+        writable,
+    }))
+}
 
 pub fn mmap(
     addr: u64,
@@ -24,112 +62,86 @@ pub fn mmap(
     offset: u64,
 ) -> Result<u64, Errno> {
     let flags = flags as u32;
-    let file = if flags & MAP_ANONYMOUS != 0 {
-        None
-    } else {
-        with_current(|process| process.files.get(fd))
-            .ok()
-            .map(|open_file| -> Result<FileMapping, Errno> {
-                let open = open_file.lock();
-                let FileKind::Regular(inode) = open.kind else {
-                    return Err(Errno::ENODEV);
-                };
-                let (readable, writable) = (open.readable, open.writable);
-                drop(open);
-                let fs = root().ok_or(Errno::ENODEV)?;
-                Ok(FileMapping {
-                    file: FileRef::new(Arc::new(InodeFile {
-                        in_use: InodeUse::new(fs, inode),
-                        open: Some(open_file),
-                    })),
-                    readable,
-                    writable,
-                })
-            })
-            .transpose()?
-    };
     let request = MmapRequest {
         addr,
         len,
         prot: prot as u32,
         flags,
-        file,
+        file: mapped_object(flags, fd)?,
         offset,
     };
-    with_current(|process| {
-        let releaser = process.releaser();
-        with_machine(|machine| process.address_space.mmap(request, machine, releaser))
-    })
+    current_memory().lock().mmap(request)
 }
 
 pub fn munmap(addr: u64, len: u64) -> Result<u64, Errno> {
-    with_current(|process| {
-        let releaser = process.releaser();
-        with_machine(|machine| process.address_space.munmap(addr, len, machine, releaser))
-    })
-    .map(|()| 0)
+    let memory = current_memory();
+    let mut memory = memory.lock();
+    let releaser = memory.releaser();
+    with_machine(|machine| memory.address_space.munmap(addr, len, machine, releaser)).map(|()| 0)
 }
 
 pub fn mprotect(addr: u64, len: u64, prot: u64) -> Result<u64, Errno> {
-    with_current(|process| {
-        with_machine(|machine| {
-            process
-                .address_space
-                .mprotect(addr, len, prot as u32, machine)
-        })
+    let memory = current_memory();
+    let mut memory = memory.lock();
+    with_machine(|machine| {
+        memory
+            .address_space
+            .mprotect(addr, len, prot as u32, machine)
     })
     .map(|()| 0)
 }
 
 pub fn mlock(addr: u64, len: u64) -> Result<u64, Errno> {
-    with_current(|process| process.address_space.mlock(addr, len)).map(|()| 0)
+    current_memory()
+        .lock()
+        .address_space
+        .mlock(addr, len)
+        .map(|()| 0)
 }
 
 pub fn munlock(addr: u64, len: u64) -> Result<u64, Errno> {
-    with_current(|process| process.address_space.munlock(addr, len)).map(|()| 0)
+    current_memory()
+        .lock()
+        .address_space
+        .munlock(addr, len)
+        .map(|()| 0)
 }
 
 pub fn mlockall(flags: u64) -> Result<u64, Errno> {
-    with_current(|process| process.address_space.mlockall(flags as u32)).map(|()| 0)
+    current_memory()
+        .lock()
+        .address_space
+        .mlockall(flags as u32)
+        .map(|()| 0)
 }
 
 pub fn munlockall() -> Result<u64, Errno> {
-    with_current(|process| process.address_space.munlockall());
+    current_memory().lock().address_space.munlockall();
     Ok(0)
 }
 
-/// madvise(2): every advice is a hint this kernel may ignore; the range and
-/// advice are still checked as Linux does.
-pub fn madvise(addr: u64, len: u64, advice: u64) -> Result<u64, Errno> {
-    const KNOWN_ADVICE: [u64; 8] = [0, 1, 2, 3, 4, 8, 9, 10]; // NORMAL..DONTNEED, FREE, REMOVE, DONTFORK
-    if !addr.is_multiple_of(PAGE_SIZE) || !KNOWN_ADVICE.contains(&advice) {
-        return Err(Errno::EINVAL);
-    }
-    let end = addr
-        .checked_add(len.next_multiple_of(PAGE_SIZE))
-        .ok_or(Errno::EINVAL)?;
-    with_current(|process| {
-        let mut covered = addr;
-        for vma in process.address_space.vmas().overlapping(addr..end) {
-            if vma.start > covered {
-                return Err(Errno::ENOMEM);
-            }
-            covered = vma.end;
-        }
-        if covered < end {
-            Err(Errno::ENOMEM)
-        } else {
-            Ok(0)
-        }
+/// madvise(2): the rules are `mm`'s (`AddressSpace::madvise`); pages it
+/// drops (MADV_DONTNEED) are released like unmapped ones.
+pub fn madvise(addr: u64, len: u64, advice: i32) -> Result<u64, Errno> {
+    let memory = current_memory();
+    let mut memory = memory.lock();
+    let releaser = memory.releaser();
+    with_machine(|machine| {
+        memory
+            .address_space
+            .madvise(addr, len, advice, machine, releaser)
     })
+    .map(|()| 0)
 }
 
 /// brk(2): the rules are `mm`'s (`AddressSpace::brk`); like Linux, answers
 /// with the current break when the request cannot be met.
 pub fn brk(requested: u64) -> Result<u64, Errno> {
-    Ok(with_current(|process| {
-        let releaser = process.releaser();
-        with_machine(|machine| process.address_space.brk(requested, machine, releaser))
+    let memory = current_memory();
+    let mut memory = memory.lock();
+    let releaser = memory.releaser();
+    Ok(with_machine(|machine| {
+        memory.address_space.brk(requested, machine, releaser)
     }))
 }
 
@@ -145,12 +157,14 @@ pub fn msync(addr: u64, len: u64, flags: u64) -> Result<u64, Errno> {
     // printed (the level check reads one variable).
     let tracing = log::max_level() >= log::LevelFilter::Debug;
     let started = tracing.then(crate::time::now_ns);
-    let plan = with_current(|process| {
-        let ranges = core::mem::take(&mut process.msync_ranges);
-        process
+    let memory = current_memory();
+    let plan = {
+        let mut memory = memory.lock();
+        let ranges = core::mem::take(&mut memory.msync_ranges);
+        memory
             .address_space
             .msync_reusing(addr, len, flags as u32, ranges)
-    });
+    };
     let mut outcome = Ok(());
     if let Some(fs) = root() {
         let requests_before = tracing.then(|| fs.requests_submitted());
@@ -174,7 +188,7 @@ pub fn msync(addr: u64, len: u64, flags: u64) -> Result<u64, Errno> {
         mut ranges, result, ..
     } = plan;
     ranges.clear();
-    with_current(|process| process.msync_ranges = ranges);
+    memory.lock().msync_ranges = ranges;
     outcome.and(result).map(|()| 0)
 }
 

@@ -1,129 +1,173 @@
 //! The Linux x86_64 system-call table: numbers in, results or negative errno
 //! values out. One function per call, grouped by family in submodules.
+//!
+//! After every call, on the way back to user mode, pending signals are
+//! delivered (`process::signal::deliver`), which may turn an interrupted
+//! call's `ERESTART*` result into EINTR or a restart.
 
-use crate::process::{self as user_process, Exit};
+use crate::process::signal::{SyscallReturn, Verdict};
+use crate::process::{self, Exit};
+use crate::sched;
 use abi::Errno;
+use abi::syscall as number;
 use arch::trap::TrapFrame;
+use arch::user::ReturnPath;
 
 mod file;
 mod memory;
-mod process;
+mod poll;
+mod process_calls;
+mod signal;
 mod time;
 
-pub use process::SIGACTION_BYTES;
-
 use file::Position;
-
-/// Linux x86_64 system-call numbers handled here.
-mod number {
-    pub const READ: u64 = 0;
-    pub const WRITE: u64 = 1;
-    pub const OPEN: u64 = 2;
-    pub const CLOSE: u64 = 3;
-    pub const FSTAT: u64 = 5;
-    pub const LSEEK: u64 = 8;
-    pub const MMAP: u64 = 9;
-    pub const MPROTECT: u64 = 10;
-    pub const MUNMAP: u64 = 11;
-    pub const BRK: u64 = 12;
-    pub const RT_SIGACTION: u64 = 13;
-    pub const RT_SIGPROCMASK: u64 = 14;
-    pub const IOCTL: u64 = 16;
-    pub const PREAD64: u64 = 17;
-    pub const PWRITE64: u64 = 18;
-    pub const READV: u64 = 19;
-    pub const WRITEV: u64 = 20;
-    pub const MSYNC: u64 = 26;
-    pub const MADVISE: u64 = 28;
-    pub const NANOSLEEP: u64 = 35;
-    pub const GETPID: u64 = 39;
-    pub const EXIT: u64 = 60;
-    pub const UNAME: u64 = 63;
-    pub const FSYNC: u64 = 74;
-    pub const FDATASYNC: u64 = 75;
-    pub const FTRUNCATE: u64 = 77;
-    pub const MKDIR: u64 = 83;
-    pub const UNLINK: u64 = 87;
-    pub const GETUID: u64 = 102;
-    pub const GETGID: u64 = 104;
-    pub const GETEUID: u64 = 107;
-    pub const GETEGID: u64 = 108;
-    pub const GETPPID: u64 = 110;
-    pub const MLOCK: u64 = 149;
-    pub const MUNLOCK: u64 = 150;
-    pub const MLOCKALL: u64 = 151;
-    pub const MUNLOCKALL: u64 = 152;
-    pub const ARCH_PRCTL: u64 = 158;
-    pub const SYNC: u64 = 162;
-    pub const GETTID: u64 = 186;
-    pub const SET_TID_ADDRESS: u64 = 218;
-    pub const CLOCK_GETTIME: u64 = 228;
-    pub const EXIT_GROUP: u64 = 231;
-    pub const OPENAT: u64 = 257;
-    pub const NEWFSTATAT: u64 = 262;
-    pub const GETRANDOM: u64 = 318;
-}
 
 /// `openat`'s "relative to the working directory".
 const AT_FDCWD: u64 = -100i64 as u64;
 
-/// Entered from `arch::user` on every `syscall`, on the process's kernel stack.
-pub fn handle(frame: &mut TrapFrame) {
+/// What a system call did.
+enum Outcome {
+    /// A value (or errno) for `rax`; back through `sysretq`.
+    Value(Result<u64, Errno>),
+    /// The call set every register itself (execve, rt_sigreturn): back
+    /// through `iretq`.
+    NewRegisters,
+    /// The process ends.
+    Exit(Exit),
+}
+
+impl From<Result<u64, Errno>> for Outcome {
+    fn from(result: Result<u64, Errno>) -> Outcome {
+        Outcome::Value(result)
+    }
+}
+
+/// A descriptor argument: Linux declares these `unsigned int`, so the upper
+/// half of the register is ignored.
+fn fd(argument: u64) -> u64 {
+    u64::from(argument as u32)
+}
+
+/// Entered from `arch::user` on every `syscall`, on the thread's kernel
+/// stack. Linux takes the number from the low 32 bits of `rax`.
+pub fn handle(frame: &mut TrapFrame) -> ReturnPath {
     arch::cpu::enable_interrupts();
-    let number = frame.rax;
+    let number = u64::from(frame.rax as u32);
+    let outcome = dispatch(number, frame);
+    let path = match outcome {
+        Outcome::Value(result) => {
+            frame.rax = match result {
+                Ok(value) => value,
+                Err(errno) => errno.to_syscall_return() as u64,
+            };
+            ReturnPath::Sysret
+        }
+        Outcome::NewRegisters => ReturnPath::Iret,
+        Outcome::Exit(exit) => process::exit_current(exit),
+    };
+    match process::signal::deliver(frame, Some(SyscallReturn { number }), path) {
+        Verdict::Return(path) => path,
+        Verdict::Exit(exit) => process::exit_current(exit),
+    }
+}
+
+fn dispatch(number: u64, frame: &mut TrapFrame) -> Outcome {
     let [a0, a1, a2, a3, a4, a5] = [
         frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
     ];
-    let result = match number {
-        number::READ => file::read(a0, a1, a2, Position::Current),
-        number::WRITE => file::write(a0, a1, a2, Position::Current),
-        number::OPEN => file::openat(AT_FDCWD, a0, a1, a2),
-        number::OPENAT => file::openat(a0, a1, a2, a3),
-        number::CLOSE => file::close(a0),
-        number::FSTAT => file::fstat(a0, a1),
-        number::NEWFSTATAT => file::newfstatat(a0, a1, a2, a3),
-        number::LSEEK => file::lseek(a0, a1 as i64, a2),
-        number::IOCTL => file::ioctl(a0, a1, a2),
-        number::PREAD64 => file::read(a0, a1, a2, Position::At(a3)),
-        number::PWRITE64 => file::write(a0, a1, a2, Position::At(a3)),
-        number::READV => file::vectored(a0, a1, a2, false),
-        number::WRITEV => file::vectored(a0, a1, a2, true),
-        number::FSYNC | number::FDATASYNC => file::fsync(a0),
-        number::FTRUNCATE => file::ftruncate(a0, a1 as i64),
-        number::MKDIR => file::mkdir(a0, a1),
-        number::UNLINK => file::unlink(a0),
-        number::SYNC => file::sync(),
-        number::MMAP => memory::mmap(a0, a1, a2, a3, a4, a5),
-        number::MUNMAP => memory::munmap(a0, a1),
-        number::MPROTECT => memory::mprotect(a0, a1, a2),
-        number::MSYNC => memory::msync(a0, a1, a2),
-        number::MLOCK => memory::mlock(a0, a1),
-        number::MUNLOCK => memory::munlock(a0, a1),
-        number::MLOCKALL => memory::mlockall(a0),
-        number::MUNLOCKALL => memory::munlockall(),
-        number::MADVISE => memory::madvise(a0, a1, a2),
-        number::BRK => memory::brk(a0),
-        number::UNAME => uname(a0),
-        number::GETPID | number::GETTID => process::getpid(),
-        number::GETPPID => process::getppid(),
-        number::GETUID | number::GETEUID | number::GETGID | number::GETEGID => process::id_zero(),
-        number::SET_TID_ADDRESS => process::set_tid_address(),
-        number::ARCH_PRCTL => process::arch_prctl(a0, a1),
-        number::RT_SIGACTION => process::rt_sigaction(a0, a1, a2, a3),
-        number::RT_SIGPROCMASK => process::rt_sigprocmask(a0, a1, a2, a3),
-        number::GETRANDOM => process::getrandom(a0, a1, a2),
-        number::CLOCK_GETTIME => time::clock_gettime(a0, a1),
-        number::NANOSLEEP => time::nanosleep(a0, a1),
-        number::EXIT | number::EXIT_GROUP => crate::process::finish(Exit::Status(a0 as u8)),
+    match number {
+        number::READ => file::read(fd(a0), a1, a2, Position::Current).into(),
+        number::WRITE => file::write(fd(a0), a1, a2, Position::Current).into(),
+        number::OPEN => file::openat(AT_FDCWD, a0, a1, a2).into(),
+        number::OPENAT => file::openat(a0, a1, a2, a3).into(),
+        number::CLOSE => file::close(fd(a0)).into(),
+        number::FSTAT => file::fstat(fd(a0), a1).into(),
+        number::NEWFSTATAT => file::newfstatat(a0, a1, a2, a3).into(),
+        number::LSEEK => file::lseek(fd(a0), a1 as i64, a2).into(),
+        number::IOCTL => file::ioctl(fd(a0), a1, a2).into(),
+        number::PREAD64 => file::read(fd(a0), a1, a2, Position::At(a3)).into(),
+        number::PWRITE64 => file::write(fd(a0), a1, a2, Position::At(a3)).into(),
+        number::READV => file::vectored(fd(a0), a1, a2, false).into(),
+        number::WRITEV => file::vectored(fd(a0), a1, a2, true).into(),
+        number::FSYNC | number::FDATASYNC => file::fsync(fd(a0)).into(),
+        number::FTRUNCATE => file::ftruncate(fd(a0), a1 as i64).into(),
+        number::MKDIR => file::mkdir(a0, a1).into(),
+        number::UNLINK => file::unlink(a0).into(),
+        number::SYNC => file::sync().into(),
+        number::PIPE => file::pipe2(a0, 0).into(),
+        number::PIPE2 => file::pipe2(a0, a1).into(),
+        number::DUP => file::dup(fd(a0)).into(),
+        number::DUP2 => file::dup2(fd(a0), fd(a1)).into(),
+        number::DUP3 => file::dup3(fd(a0), fd(a1), a2).into(),
+        number::FCNTL => file::fcntl(fd(a0), a1 as u32, a2).into(),
+        number::POLL => poll::poll(a0, a1, a2 as i32).into(),
+        number::PPOLL => poll::ppoll(a0, a1, a2, a3, a4).into(),
+        number::SELECT => poll::select(a0 as i32, a1, a2, a3, a4).into(),
+        number::PSELECT6 => poll::pselect6(a0 as i32, a1, a2, a3, a4, a5).into(),
+        number::MMAP => memory::mmap(a0, a1, a2, a3, fd(a4), a5).into(),
+        number::MUNMAP => memory::munmap(a0, a1).into(),
+        number::MPROTECT => memory::mprotect(a0, a1, a2).into(),
+        number::MSYNC => memory::msync(a0, a1, a2).into(),
+        number::MLOCK => memory::mlock(a0, a1).into(),
+        number::MUNLOCK => memory::munlock(a0, a1).into(),
+        number::MLOCKALL => memory::mlockall(a0).into(),
+        number::MUNLOCKALL => memory::munlockall().into(),
+        number::MADVISE => memory::madvise(a0, a1, a2 as i32).into(),
+        number::BRK => memory::brk(a0).into(),
+        number::UNAME => uname(a0).into(),
+        number::FORK => process_calls::fork().into(),
+        number::VFORK => process_calls::vfork().into(),
+        number::CLONE => process_calls::clone(a0, a1, a2, a3, a4).into(),
+        number::EXECVE => process_calls::execve(frame, AT_FDCWD, a0, a1, a2, 0),
+        number::EXECVEAT => process_calls::execve(frame, a0, a1, a2, a3, a4),
+        number::EXIT | number::EXIT_GROUP => Outcome::Exit(Exit::Status(a0 as u8)),
+        number::WAIT4 => process_calls::wait4(a0 as i32, a1, a2, a3).into(),
+        number::WAITID => process_calls::waitid(a0, a1 as i32, a2, a3, a4).into(),
+        number::GETPID => process_calls::getpid().into(),
+        number::GETTID => process_calls::getpid().into(),
+        number::GETPPID => process_calls::getppid().into(),
+        number::GETPGID => process_calls::getpgid(a0 as i32).into(),
+        number::GETPGRP => process_calls::getpgid(0).into(),
+        number::SETPGID => process_calls::setpgid(a0 as i32, a1 as i32).into(),
+        number::GETSID => process_calls::getsid(a0 as i32).into(),
+        number::SETSID => process_calls::setsid().into(),
+        number::GETUID | number::GETEUID | number::GETGID | number::GETEGID => Ok(0).into(),
+        number::SET_TID_ADDRESS => process_calls::set_tid_address(a0).into(),
+        number::ARCH_PRCTL => process_calls::arch_prctl(a0, a1).into(),
+        number::TIMES => process_calls::times(a0).into(),
+        number::GETRUSAGE => process_calls::getrusage(a0 as i32, a1).into(),
+        number::SCHED_YIELD => {
+            sched::yield_now();
+            Ok(0).into()
+        }
+        number::GETRANDOM => process_calls::getrandom(a0, a1, a2).into(),
+        number::KILL => signal::kill(a0 as i32, a1 as i32).into(),
+        number::TKILL => signal::tgkill(None, a0 as i32, a1 as i32).into(),
+        number::TGKILL => signal::tgkill(Some(a0 as i32), a1 as i32, a2 as i32).into(),
+        number::RT_SIGACTION => signal::rt_sigaction(a0, a1, a2, a3).into(),
+        number::RT_SIGPROCMASK => signal::rt_sigprocmask(a0 as i32, a1, a2, a3).into(),
+        number::RT_SIGPENDING => signal::rt_sigpending(a0, a1).into(),
+        number::RT_SIGSUSPEND => signal::rt_sigsuspend(a0, a1).into(),
+        number::RT_SIGRETURN => match crate::process::signal::sigreturn(frame) {
+            Ok(()) => Outcome::NewRegisters,
+            Err(()) => Outcome::Exit(Exit::Killed {
+                signal: abi::signal::SIGSEGV,
+                fault_address: None,
+            }),
+        },
+        number::SIGALTSTACK => signal::sigaltstack(frame.rsp, a0, a1).into(),
+        number::PAUSE => signal::pause().into(),
+        number::ALARM => signal::alarm(a0 as u32).into(),
+        number::SETITIMER => signal::setitimer(a0 as i32, a1, a2).into(),
+        number::GETITIMER => signal::getitimer(a0 as i32, a1).into(),
+        number::CLOCK_GETTIME => time::clock_gettime(a0, a1).into(),
+        number::NANOSLEEP => time::nanosleep(a0, a1).into(),
+        number::RESTART_SYSCALL => time::restart_syscall().into(),
         _ => {
             log::warn!("unknown system call {number}: returning ENOSYS");
-            Err(Errno::ENOSYS)
+            Err(Errno::ENOSYS).into()
         }
-    };
-    frame.rax = match result {
-        Ok(value) => value,
-        Err(errno) => errno.to_syscall_return() as u64,
-    };
+    }
 }
 
 /// uname(2): `struct utsname`, six NUL-padded 65-byte fields. This kernel
@@ -144,6 +188,6 @@ fn uname(buffer: u64) -> Result<u64, Errno> {
     for (slot, field) in utsname.chunks_mut(FIELD).zip(fields) {
         slot[..field.len()].copy_from_slice(field);
     }
-    user_process::with_current(|process| process.copy_to_user(buffer, &utsname))?;
+    crate::process::user_memory::write_user(buffer, &utsname)?;
     Ok(0)
 }

@@ -19,7 +19,7 @@
 
 use super::{AddressSpace, FilePage};
 use crate::frame::PAGE_SIZE;
-use crate::vma::{Backing, Protection, Sharing, Vma};
+use crate::vma::{Backing, FileRef, Protection, Sharing, Vma};
 use crate::walk::PagePermissions;
 
 /// The kind of access that faulted.
@@ -36,7 +36,7 @@ pub enum PageSource {
     /// A page of a file, in the page cache.
     File(FilePage),
     /// A page of a shared anonymous object (`MAP_SHARED | MAP_ANONYMOUS`).
-    SharedAnonymous { object: u64, index: u64 },
+    SharedAnonymous { object: FileRef, index: u64 },
 }
 
 /// What the kernel must map at `page` to resolve a fault.
@@ -113,7 +113,7 @@ impl AddressSpace {
                 object,
                 page_offset,
             } => Some(PageSource::SharedAnonymous {
-                object: *object,
+                object: object.clone(),
                 index: page_offset + (page - vma.start) / PAGE_SIZE,
             }),
             Backing::File { .. } => vma

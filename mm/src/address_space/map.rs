@@ -5,7 +5,6 @@ use abi::mman::{
     MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NORESERVE, MAP_POPULATE, MAP_PRIVATE,
     MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE,
 };
-use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::{
     AddressSpace, Machine, USER_END, USER_START, UnmappedPage, is_page_aligned, page_align_up,
@@ -36,10 +35,6 @@ const VALIDATED_MAP_FLAGS: u32 = MAP_SHARED
 /// Largest file size a mapping may reach (Linux's `MAX_LFS_FILESIZE`).
 const MAX_FILE_SIZE: u64 = i64::MAX as u64;
 
-/// Identities for shared anonymous memory objects, unique across address
-/// spaces so that a forked child's copy of a VMA still names the same object.
-static NEXT_SHARED_ANONYMOUS_OBJECT: AtomicU64 = AtomicU64::new(1);
-
 /// The arguments of mmap(2), with the file descriptor already resolved.
 #[derive(Clone, Debug)]
 pub struct MmapRequest {
@@ -47,8 +42,10 @@ pub struct MmapRequest {
     pub len: u64,
     pub prot: u32,
     pub flags: u32,
-    /// The file behind the descriptor; ignored with `MAP_ANONYMOUS`, and
-    /// `None` without it means the descriptor was bad.
+    /// The file behind the descriptor; `None` means the descriptor was bad.
+    /// With `MAP_ANONYMOUS` it is ignored, except that a `MAP_SHARED` one
+    /// needs the object its pages will belong to, which the kernel makes
+    /// for the call (as Linux makes a shmem file).
     pub file: Option<FileMapping>,
     /// The byte offset argument (checked even for anonymous mappings).
     pub offset: u64,
@@ -84,11 +81,9 @@ impl AddressSpace {
         if !is_page_aligned(offset) {
             return Err(Errno::EINVAL);
         }
-        let file = if flags & MAP_ANONYMOUS != 0 {
-            None
-        } else {
-            Some(file.ok_or(Errno::EBADF)?)
-        };
+        if flags & MAP_ANONYMOUS == 0 && file.is_none() {
+            return Err(Errno::EBADF);
+        }
         if len == 0 {
             return Err(Errno::EINVAL);
         }
@@ -104,9 +99,11 @@ impl AddressSpace {
         }
         let page_offset = offset / PAGE_SIZE;
         let protection = Protection::from_bits_truncate(prot);
-        let (sharing, backing, may_write) = match file {
-            Some(mapping) => file_backing(mapping, page_offset, len, protection, flags)?,
-            None => anonymous_backing(flags)?,
+        let (sharing, backing, may_write) = if flags & MAP_ANONYMOUS != 0 {
+            anonymous_backing(flags, file)?
+        } else {
+            let mapping = file.ok_or(Errno::EBADF)?;
+            file_backing(mapping, page_offset, len, protection, flags)?
         };
         if fixed {
             self.unmap_range(range.clone(), machine, on_unmapped);
@@ -117,6 +114,8 @@ impl AddressSpace {
             backing,
             locked: self.lock_new_mappings,
             may_write,
+            dont_fork: false,
+            wipe_on_fork: false,
         };
         self.vmas
             .insert(Vma {
@@ -251,10 +250,15 @@ fn file_backing(
 
 /// Sharing and backing of an anonymous mapping. Linux 6.x accepts only
 /// `MAP_SHARED` and `MAP_PRIVATE` here (`MAP_SHARED_VALIDATE` is EINVAL).
-fn anonymous_backing(flags: u32) -> Result<(Sharing, Backing, bool), Errno> {
+fn anonymous_backing(
+    flags: u32,
+    object: Option<FileMapping>,
+) -> Result<(Sharing, Backing, bool), Errno> {
     match flags & MAP_TYPE {
         MAP_SHARED => {
-            let object = NEXT_SHARED_ANONYMOUS_OBJECT.fetch_add(1, Ordering::Relaxed);
+            let object = object
+                .expect("the kernel supplies the object of a shared anonymous mapping")
+                .file;
             let backing = Backing::SharedAnonymous {
                 object,
                 page_offset: 0,

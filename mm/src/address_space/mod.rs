@@ -1,14 +1,16 @@
 //! An address space: its VMA tree, its page-table root, and the memory system
 //! calls with Linux x86_64 semantics. One file per system-call family:
 //! [`map`] (mmap, munmap), [`brk`], [`protect`] (mprotect), [`lock`] (mlock
-//! family), [`msync`].
+//! family), [`advise`] (madvise), [`msync`], and [`fork`]'s half of fork.
 //!
 //! The operations take the machine's services as a [`Machine`] and hold no
 //! lock themselves: the kernel serialises calls on one address space (its
 //! `mmap_lock`).
 
+mod advise;
 mod brk;
 mod fault;
+mod fork;
 mod lock;
 mod map;
 mod msync;
@@ -21,6 +23,7 @@ use crate::vma::{FileRef, Vma, VmaTree};
 use crate::walk::{PageTableWalker, TlbInvalidate, UnmappedLeaf};
 
 pub use fault::{FaultAccess, FaultResolution, PageSource, SegmentationFault};
+pub use fork::{CopiedPage, ForkFailed};
 pub use map::{FileMapping, MmapRequest};
 pub use msync::{MsyncPlan, SyncRange};
 
@@ -129,16 +132,43 @@ impl AddressSpace {
         &mut self,
         range: Range<u64>,
         machine: &mut Machine<'_, P, F, T>,
-        mut on_unmapped: impl FnMut(UnmappedPage),
+        on_unmapped: impl FnMut(UnmappedPage),
     ) {
         let removed = self.vmas.remove_range(range.clone());
-        if removed.is_empty() {
-            return;
+        if !removed.is_empty() {
+            self.unmap_leaves(range, &removed, machine, on_unmapped);
         }
+    }
+
+    /// Removes the pages of `range` from the page tables but keeps its VMAs
+    /// (MADV_DONTNEED: the next access faults a page in afresh).
+    fn unmap_pages<P: PhysAccess, F: FrameAlloc, T: TlbInvalidate>(
+        &mut self,
+        range: Range<u64>,
+        machine: &mut Machine<'_, P, F, T>,
+        on_unmapped: impl FnMut(UnmappedPage),
+    ) {
+        let vmas: alloc::vec::Vec<Vma> = self
+            .vmas
+            .overlapping(range.clone())
+            .map(|vma| vma.clipped(range.clone()))
+            .collect();
+        self.unmap_leaves(range, &vmas, machine, on_unmapped);
+    }
+
+    /// Removes the leaves in `range`, which `vmas` (in address order) cover,
+    /// frees emptied page tables and reports every removed page.
+    fn unmap_leaves<P: PhysAccess, F: FrameAlloc, T: TlbInvalidate>(
+        &self,
+        range: Range<u64>,
+        vmas: &[Vma],
+        machine: &mut Machine<'_, P, F, T>,
+        mut on_unmapped: impl FnMut(UnmappedPage),
+    ) {
         let pending = self.walker(machine.phys).unmap(range);
         pending.finish(machine.tlb, machine.frames, |leaf| {
-            let index = removed.partition_point(|vma| vma.end <= leaf.page);
-            let vma = removed
+            let index = vmas.partition_point(|vma| vma.end <= leaf.page);
+            let vma = vmas
                 .get(index)
                 .filter(|vma| vma.start <= leaf.page)
                 .expect("a page-table entry outside every VMA");

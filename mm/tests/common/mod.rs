@@ -5,13 +5,21 @@
 use std::sync::Arc;
 
 use abi::Errno;
-use abi::mman::{MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE};
-use mm::address_space::{AddressSpace, FileMapping, Layout, Machine, MmapRequest, UnmappedPage};
+use abi::mman::{
+    MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, MAP_TYPE, PROT_READ, PROT_WRITE,
+};
+use mm::address_space::{
+    AddressSpace, CopiedPage, FileMapping, Layout, Machine, MmapRequest, UnmappedPage,
+};
 use mm::emulated::{EmulatedFrames, EmulatedMemory, RecordingTlb};
 use mm::frame::{FrameAlloc, PAGE_SIZE, PhysAddr};
 use mm::vma::{FileRef, MappedFile};
 
 pub const PAGE: u64 = PAGE_SIZE;
+
+/// Ids of the shared anonymous objects `mmap_request` makes, apart from the
+/// test files' ids.
+static NEXT_OBJECT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1 << 40);
 pub const RW: u32 = PROT_READ | PROT_WRITE;
 
 pub struct TestFile(pub u64);
@@ -90,7 +98,16 @@ impl Process {
         (&mut self.space, machine, &mut self.unmapped)
     }
 
-    pub fn mmap_request(&mut self, request: MmapRequest) -> Result<u64, Errno> {
+    /// mmap(2) as the kernel calls it: a shared anonymous mapping gets a
+    /// fresh object of its own (the kernel's shmem object).
+    pub fn mmap_request(&mut self, mut request: MmapRequest) -> Result<u64, Errno> {
+        let shared_anonymous =
+            request.flags & MAP_ANONYMOUS != 0 && request.flags & MAP_TYPE == MAP_SHARED;
+        if shared_anonymous && request.file.is_none() {
+            request.file = Some(rw_file(
+                NEXT_OBJECT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            ));
+        }
         let (space, mut machine, unmapped) = self.parts();
         space.mmap(request, &mut machine, |page| unmapped.push(page))
     }
@@ -150,9 +167,32 @@ impl Process {
         space.brk(requested, &mut machine, |page| unmapped.push(page))
     }
 
+    pub fn madvise(&mut self, addr: u64, len: u64, advice: i32) -> Result<(), Errno> {
+        let (space, mut machine, unmapped) = self.parts();
+        space.madvise(addr, len, advice, &mut machine, |page| unmapped.push(page))
+    }
+
+    /// The emulated machine alone, for a call on another address space in
+    /// the same memory (a forked child's).
+    pub fn machine(&mut self) -> Machine<'_, EmulatedMemory, EmulatedFrames, RecordingTlb> {
+        self.parts().1
+    }
+
     pub fn mprotect(&mut self, addr: u64, len: u64, prot: u32) -> Result<(), Errno> {
         let (space, mut machine, _) = self.parts();
         space.mprotect(addr, len, prot, &mut machine)
+    }
+
+    /// fork(2)'s address-space half: the child's address space, in tables
+    /// of the same emulated memory, and the pages it was given.
+    pub fn fork(&mut self) -> (AddressSpace, Vec<CopiedPage>) {
+        let child_root = self.frames.alloc_frame().expect("a root table");
+        let mut copied = Vec::new();
+        let (space, mut machine, _) = self.parts();
+        let child = space
+            .fork(child_root, &mut machine, |page| copied.push(page))
+            .unwrap_or_else(|_| panic!("no page tables for the child"));
+        (child, copied)
     }
 
     /// Faults `page` in as the kernel would: a fresh frame, mapped with the

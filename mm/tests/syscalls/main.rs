@@ -7,6 +7,8 @@ mod common;
 
 mod brk;
 mod fault;
+mod fork;
+mod madvise;
 mod mlock;
 mod mmap;
 mod mprotect;

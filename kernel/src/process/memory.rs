@@ -1,0 +1,121 @@
+//! A process's user memory: its address space (the VMAs and page tables,
+//! with `mm`'s rules) and what the kernel keeps beside it. Several processes
+//! share one while a vfork child runs (`CLONE_VM`); forking copies it.
+//!
+//! Page faults are resolved in `fault.rs`, copies between the kernel and
+//! user memory in `user_memory.rs`.
+
+use super::fault::release;
+use crate::fs::root;
+use crate::memory::frames;
+use crate::memory::kernel_space;
+use crate::memory::machine::with_machine;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use mm::address_space::{AddressSpace, CopiedPage, MmapRequest, SyncRange, UnmappedPage};
+use mm::page_cache::Mapper;
+use spin::Mutex;
+use x86_64::PhysAddr;
+
+use abi::Errno;
+
+/// A process's memory, shared by the processes that run in it.
+pub type MemoryRef = Arc<Mutex<UserMemory>>;
+
+/// There were not enough frames for the page tables.
+#[derive(Debug)]
+pub struct OutOfMemory;
+
+pub struct UserMemory {
+    pub address_space: AddressSpace,
+    /// The list of the last msync plan, emptied and kept so that the next
+    /// msync allocates nothing.
+    pub msync_ranges: Vec<SyncRange>,
+}
+
+impl UserMemory {
+    /// An empty user address space over a fresh top-level table that shares
+    /// the kernel half.
+    pub fn new() -> Result<UserMemory, OutOfMemory> {
+        let root = kernel_space::new_user_root().ok_or(OutOfMemory)?;
+        Ok(UserMemory {
+            address_space: AddressSpace::new(root),
+            msync_ranges: Vec::new(),
+        })
+    }
+
+    pub fn page_table_root(&self) -> PhysAddr {
+        self.address_space.page_table_root()
+    }
+
+    /// The callback munmap and friends report removed pages to.
+    pub fn releaser(&self) -> impl FnMut(UnmappedPage) + use<> {
+        let root = self.page_table_root();
+        move |page: UnmappedPage| release(root, page.leaf, page.file_page.as_ref())
+    }
+
+    /// mmap(2) in this address space, unmapped pages released.
+    pub fn mmap(&mut self, request: MmapRequest) -> Result<u64, Errno> {
+        let releaser = self.releaser();
+        with_machine(|machine| self.address_space.mmap(request, machine, releaser))
+    }
+
+    /// The child's copy for fork: private pages shared copy-on-write (each
+    /// frame gets one more user; a page-cache page lists the child's PTE in
+    /// its reverse map), shared mappings left to fault in (`mm`'s
+    /// `AddressSpace::fork`).
+    pub fn fork(&mut self) -> Result<UserMemory, OutOfMemory> {
+        let child_root = kernel_space::new_user_root().ok_or(OutOfMemory)?;
+        let fs = root();
+        let copied = with_machine(|machine| {
+            self.address_space
+                .fork(child_root, machine, |page: CopiedPage| {
+                    let mapper = Mapper {
+                        root: child_root,
+                        page: page.page,
+                    };
+                    let cached = fs.is_some_and(|fs| {
+                        fs.map_cached_frame_again(page.frame, mapper, page.file_page.as_ref())
+                    });
+                    if !cached {
+                        frames::share_frame(page.frame);
+                    }
+                })
+        });
+        match copied {
+            Ok(address_space) => Ok(UserMemory {
+                address_space,
+                msync_ranges: Vec::new(),
+            }),
+            Err(failed) => {
+                // Dropping what the child got releases it.
+                drop(UserMemory {
+                    address_space: failed.partial,
+                    msync_ranges: Vec::new(),
+                });
+                Err(OutOfMemory)
+            }
+        }
+    }
+}
+
+impl Drop for UserMemory {
+    /// Unmaps everything (each page's D bit moving to the page cache, each
+    /// frame released, the page tables freed) and frees the root. The CPU
+    /// must not be using these tables any more.
+    fn drop(&mut self) {
+        debug_assert_ne!(
+            arch::paging::active_table_root(),
+            self.page_table_root(),
+            "freeing the page tables the CPU runs on"
+        );
+        let releaser = self.releaser();
+        with_machine(|machine| {
+            let all = mm::address_space::USER_START..mm::address_space::USER_END;
+            self.address_space
+                .munmap(all.start, all.end - all.start, machine, releaser)
+                .expect("unmapping the whole user range is valid");
+        });
+        frames::free_frame(self.page_table_root());
+    }
+}
