@@ -324,6 +324,14 @@ pub fn all() -> Vec<Case> {
             disk: c_root("regressions", "/"),
         },
         Case {
+            name: "processes-fork-exec-wait-signals-pipes",
+            memory: "256M",
+            append: "",
+            expected: Outcome::KernelSuccess,
+            check: user_suite_passes,
+            disk: c_root("processes", "/"),
+        },
+        Case {
             name: "c-libc-smoke",
             memory: "128M",
             append: "",

@@ -212,6 +212,13 @@ mod tests {
     }
 
     #[test]
+    fn processes_pass_on_linux() {
+        let program = build_c("processes").unwrap();
+        let dir = TempDir::new("processes");
+        assert_all_passed(&run(&program, &[&dir.0]));
+    }
+
+    #[test]
     fn rust_smoke_passes_on_linux() {
         let program = build_rust("smoke").unwrap();
         assert_all_passed(&run(&program, &[]));

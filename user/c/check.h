@@ -60,8 +60,13 @@ static inline const char *errno_name(int error)
 	case 0: return "no error";
 	case EPERM: return "EPERM";
 	case ENOENT: return "ENOENT";
+	case ESRCH: return "ESRCH";
+	case EINTR: return "EINTR";
 	case EIO: return "EIO";
+	case E2BIG: return "E2BIG";
+	case ENOEXEC: return "ENOEXEC";
 	case EBADF: return "EBADF";
+	case ECHILD: return "ECHILD";
 	case EAGAIN: return "EAGAIN";
 	case ENOMEM: return "ENOMEM";
 	case EACCES: return "EACCES";
@@ -71,6 +76,10 @@ static inline const char *errno_name(int error)
 	case ENODEV: return "ENODEV";
 	case EINVAL: return "EINVAL";
 	case ENOSPC: return "ENOSPC";
+	case EPIPE: return "EPIPE";
+	case ENOTDIR: return "ENOTDIR";
+	case EISDIR: return "EISDIR";
+	case ELOOP: return "ELOOP";
 	case ENOSYS: return "ENOSYS";
 	default: return "another errno";
 	}
