@@ -25,7 +25,7 @@ const SEED: u64 = 42;
 const SIZE: u64 = 256 * 1024;
 const MARKER: &str = "DURABILITY-MARKER";
 
-pub fn all() -> [Check; 6] {
+pub fn all() -> [Check; 9] {
     [
         Check {
             name: "durability-msync-ms-sync-survives-power-cut",
@@ -65,6 +65,29 @@ pub fn all() -> [Check; 6] {
             name: "durability-no-msync-flusher-writes-within-seconds",
             mode: "flusher",
             wait_seconds: Some(8),
+            expect_durable: true,
+        },
+        // Across processes: the D bits of every process's mappings are
+        // collected through the reverse map — from a child that exited
+        // (its PTEs' D bits went to the page cache), from a child still
+        // running with the dirty pages mapped, and by a child's msync of
+        // pages only the parent stored to.
+        Check {
+            name: "durability-child-stores-and-exits-parent-ms-sync-survives-power-cut",
+            mode: "child-stores",
+            wait_seconds: None,
+            expect_durable: true,
+        },
+        Check {
+            name: "durability-running-child-stores-parent-ms-sync-survives-power-cut",
+            mode: "live-child-stores",
+            wait_seconds: None,
+            expect_durable: true,
+        },
+        Check {
+            name: "durability-parent-stores-child-ms-sync-survives-power-cut",
+            mode: "child-syncs",
+            wait_seconds: None,
             expect_durable: true,
         },
         Check {

@@ -16,6 +16,12 @@
  *          forever (the kernel's flusher must write the data by itself)
  *   none   store, print the marker at once, sleep forever (the negative control:
  *          nothing asked for write-back, so the disk need not hold the data)
+ *   child-stores       a forked child stores and exits without msync; the
+ *          parent calls msync(MS_SYNC) and prints the marker
+ *   live-child-stores  a forked child stores and stays alive, still mapping
+ *          the dirty pages; the parent calls msync(MS_SYNC), the marker
+ *   child-syncs        the parent stores, a forked child calls
+ *          msync(MS_SYNC) and exits; the parent prints the marker
  *
  * FILE is created (or truncated) to SIZE bytes. The byte at file offset i is
  *
@@ -30,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -73,6 +80,53 @@ static int read_pattern_into(unsigned char *map, const char *path, size_t size, 
 	return close(fd) ? error("close(source)") : 0;
 }
 
+/*
+ * A forked child stores the pattern into `map`; it exits, or with `stay`
+ * tells the parent through a pipe and sleeps on (still mapping the pages).
+ * Returns once the child has stored.
+ */
+static int store_in_a_child(unsigned char *map, size_t size, unsigned seed, int stay)
+{
+	int stored[2], status;
+	char byte;
+	pid_t child;
+
+	if (pipe(stored))
+		return error("pipe");
+	child = fork();
+	if (child < 0)
+		return error("fork");
+	if (child == 0) {
+		pattern_fill(map, 0, size, seed);
+		if (write(stored[1], "!", 1) != 1)
+			_exit(1);
+		if (stay)
+			for (;;)
+				sleep_seconds(3600);
+		_exit(0);
+	}
+	if (read(stored[0], &byte, 1) != 1)
+		return error("the storing child did not report");
+	if (!stay && (waitpid(child, &status, 0) != child || status != 0))
+		return error("the storing child failed");
+	return 0;
+}
+
+/* A forked child calls msync(MS_SYNC) on `map`; returns once it succeeded. */
+static int sync_in_a_child(unsigned char *map, size_t size)
+{
+	int status;
+	pid_t child = fork();
+
+	if (child < 0)
+		return error("fork");
+	if (child == 0)
+		_exit(msync(map, size, MS_SYNC) == 0 ? 0 : 1);
+	if (waitpid(child, &status, 0) != child || status != 0)
+		return error("msync(MS_SYNC) in the child");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode;
@@ -83,7 +137,7 @@ int main(int argc, char **argv)
 	int fd;
 
 	if (argc < 5 || ((strcmp(argv[1], "async") == 0 || strcmp(argv[1], "flusher") == 0) && argc < 6)) {
-		printf("usage: durability sync|async|read|fsync|flusher|none FILE SEED SIZE [SECONDS (async, flusher)]\n");
+		printf("usage: durability sync|async|read|fsync|flusher|none|child-stores|live-child-stores|child-syncs FILE SEED SIZE [SECONDS (async, flusher)]\n");
 		return 2;
 	}
 	mode = argv[1];
@@ -92,7 +146,8 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "async") == 0 || strcmp(mode, "flusher") == 0)
 		wait = strtol(argv[5], NULL, 0);
 	else if (strcmp(mode, "sync") != 0 && strcmp(mode, "read") != 0 && strcmp(mode, "fsync") != 0 &&
-		 strcmp(mode, "none") != 0) {
+		 strcmp(mode, "none") != 0 && strcmp(mode, "child-stores") != 0 &&
+		 strcmp(mode, "live-child-stores") != 0 && strcmp(mode, "child-syncs") != 0) {
 		printf("durability: unknown mode %s\n", mode);
 		return 2;
 	}
@@ -112,13 +167,20 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "read") == 0) {
 		if (read_pattern_into(map, argv[2], size, seed))
 			return 1;
+	} else if (strcmp(mode, "child-stores") == 0 || strcmp(mode, "live-child-stores") == 0) {
+		if (store_in_a_child(map, size, seed, strcmp(mode, "live-child-stores") == 0))
+			return 1;
 	} else {
 		pattern_fill(map, 0, size, seed);
 	}
 	printf("durability: stored %zu bytes of seed %u into %s (%s)\n", size, seed, argv[2], mode);
 
-	if ((strcmp(mode, "sync") == 0 || strcmp(mode, "read") == 0) && msync(map, size, MS_SYNC))
+	if ((strcmp(mode, "sync") == 0 || strcmp(mode, "read") == 0 ||
+	     strcmp(mode, "child-stores") == 0 || strcmp(mode, "live-child-stores") == 0) &&
+	    msync(map, size, MS_SYNC))
 		return error("msync(MS_SYNC)");
+	if (strcmp(mode, "child-syncs") == 0 && sync_in_a_child(map, size))
+		return 1;
 	if (strcmp(mode, "async") == 0) {
 		if (msync(map, size, MS_ASYNC))
 			return error("msync(MS_ASYNC)");

@@ -18,15 +18,25 @@
  * Reading a file back with pread goes through the page cache, on Linux as on
  * our kernel, so these cases show that data reaches the file; that it
  * reaches the disk is checked from the host by durability.c and debugfs.
+ *
+ * Every case runs in a child process of its own: a case that crashes fails
+ * alone, with its signal named, and one that hangs is killed after
+ * CASE_TIMEOUT_SECONDS; the run goes on. The cross-process cases fork
+ * helpers of their own (and exec this program as "msync_conformance --role
+ * exit" for the exec case).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -39,7 +49,10 @@
 #define SEED_WRITE 3
 
 static const char *test_dir = "/";
+static const char *self;
 static size_t page;
+/* How long one case may run before it is killed and failed. */
+#define CASE_TIMEOUT_SECONDS 60
 
 /* The files and mappings a case made, released by cleanup() after every case. */
 static struct {
@@ -740,6 +753,582 @@ static int munmap_without_msync_keeps_the_stores(void)
 	return expect_file(fd, 0, 2 * page, SEED_STORE);
 }
 
+/* --- across processes ------------------------------------------------------------------ */
+
+/* A pipe pair for one process to tell another "go on". */
+struct baton {
+	int read_fd, write_fd;
+};
+
+static int baton_new(struct baton *baton)
+{
+	int fds[2];
+
+	if (pipe(fds) != 0)
+		return fail("setup: pipe: %s", errno_name(errno));
+	baton->read_fd = fds[0];
+	baton->write_fd = fds[1];
+	return 0;
+}
+
+static void baton_pass(struct baton *baton)
+{
+	if (write(baton->write_fd, "!", 1) != 1)
+		_exit(90);
+}
+
+static int baton_wait(struct baton *baton)
+{
+	char byte;
+
+	return read(baton->read_fd, &byte, 1) == 1 ? 0 : fail("the other process never answered");
+}
+
+/* Waits for `child` and checks it exited with 0 (a helper's verdict). */
+static int reap_helper(pid_t child, const char *what)
+{
+	int status;
+
+	if (child < 0)
+		return fail("setup: fork: %s", errno_name(errno));
+	if (waitpid(child, &status, 0) != child)
+		return fail("waitpid of %s: %s", what, errno_name(errno));
+	if (WIFSIGNALED(status))
+		return fail("%s was killed by signal %d", what, WTERMSIG(status));
+	if (WEXITSTATUS(status) != 0)
+		return fail("%s failed with status %d", what, WEXITSTATUS(status));
+	return 0;
+}
+
+static int cross_store_in_child_exit_then_msync_in_parent(void)
+{
+	int fd = new_file("x-child-store", 4 * page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, 4 * page);
+	pid_t child;
+
+	if (!p)
+		return -1;
+	child = fork();
+	if (child == 0) {
+		store(p + page, page, 2 * page, SEED_STORE);
+		_exit(0);
+	}
+	if (reap_helper(child, "the storing child"))
+		return -1;
+	if (expect_result("msync(MS_SYNC) in the parent", msync(p, 4 * page, MS_SYNC), 0))
+		return -1;
+	if (expect_file(fd, page, 2 * page, SEED_STORE))
+		return -1;
+	return expect_file(fd, 0, page, SEED_INITIAL);
+}
+
+static int cross_store_in_running_child_msync_in_parent(void)
+{
+	int fd = new_file("x-live-child", 2 * page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, 2 * page);
+	struct baton stored, done;
+	pid_t child;
+
+	if (!p || baton_new(&stored) || baton_new(&done))
+		return -1;
+	child = fork();
+	if (child == 0) {
+		store(p, 0, 2 * page, SEED_STORE);
+		baton_pass(&stored);
+		/* stay alive, still mapping the dirty pages, until the parent synced */
+		_exit(baton_wait(&done) ? 1 : 0);
+	}
+	if (baton_wait(&stored))
+		return -1;
+	if (expect_result("msync(MS_SYNC) while the child maps the pages",
+			  msync(p, 2 * page, MS_SYNC), 0))
+		return -1;
+	if (expect_file(fd, 0, 2 * page, SEED_STORE))
+		return -1;
+	baton_pass(&done);
+	return reap_helper(child, "the storing child");
+}
+
+static int cross_store_in_parent_before_fork_msync_in_child(void)
+{
+	int fd = new_file("x-parent-store", 2 * page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, 2 * page);
+	pid_t child;
+
+	if (!p)
+		return -1;
+	store(p, 0, 2 * page, SEED_STORE);
+	child = fork();
+	if (child == 0)
+		_exit(msync(p, 2 * page, MS_SYNC) == 0 ? 0 : 1);
+	if (reap_helper(child, "the child calling msync"))
+		return -1;
+	return expect_file(fd, 0, 2 * page, SEED_STORE);
+}
+
+static int cross_store_in_parent_after_fork_msync_in_child(void)
+{
+	int fd = new_file("x-after-fork", page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, page);
+	struct baton stored;
+	pid_t child;
+
+	if (!p || baton_new(&stored))
+		return -1;
+	child = fork();
+	if (child == 0) {
+		if (baton_wait(&stored))
+			_exit(2);
+		_exit(msync(p, page, MS_SYNC) == 0 ? 0 : 1);
+	}
+	store(p, 0, page, SEED_STORE);
+	baton_pass(&stored);
+	if (reap_helper(child, "the child calling msync"))
+		return -1;
+	return expect_file(fd, 0, page, SEED_STORE);
+}
+
+static int cross_stores_are_seen_by_the_other_process_at_once(void)
+{
+	int fd = new_file("x-at-once", page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, page);
+	struct baton stored, checked;
+	pid_t child;
+
+	if (!p || baton_new(&stored) || baton_new(&checked))
+		return -1;
+	child = fork();
+	if (child == 0) {
+		p[7] = 0x77;
+		baton_pass(&stored);
+		if (baton_wait(&checked))
+			_exit(2);
+		/* the parent's store, seen without any msync */
+		_exit(p[8] == 0x88 ? 0 : 1);
+	}
+	if (baton_wait(&stored))
+		return -1;
+	if (p[7] != 0x77)
+		return fail("the child's store is not seen: 0x%02x", p[7]);
+	p[8] = 0x88;
+	baton_pass(&checked);
+	return reap_helper(child, "the child checking the parent's store");
+}
+
+static int cross_two_children_store_parent_msync_writes_both(void)
+{
+	int fd = new_file("x-two", 2 * page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, 2 * page);
+	pid_t children[2];
+
+	if (!p)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		children[i] = fork();
+		if (children[i] == 0) {
+			store(p + i * page, i * page, page, SEED_STORE);
+			_exit(0);
+		}
+	}
+	for (int i = 0; i < 2; i++)
+		if (reap_helper(children[i], "a storing child"))
+			return -1;
+	if (expect_result("msync(MS_SYNC)", msync(p, 2 * page, MS_SYNC), 0))
+		return -1;
+	return expect_file(fd, 0, 2 * page, SEED_STORE);
+}
+
+static int cross_child_killed_after_a_store_leaves_the_data(void)
+{
+	int fd = new_file("x-killed", page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, page);
+	int status;
+	pid_t child;
+
+	if (!p)
+		return -1;
+	child = fork();
+	if (child == 0) {
+		store(p, 0, page, SEED_STORE);
+		raise(SIGKILL);
+		_exit(1);
+	}
+	if (waitpid(child, &status, 0) != child || !WIFSIGNALED(status))
+		return fail("the child was not killed: status %#x", status);
+	if (expect_result("msync(MS_SYNC)", msync(p, page, MS_SYNC), 0))
+		return -1;
+	return expect_file(fd, 0, page, SEED_STORE);
+}
+
+static int cross_child_store_then_exec_keeps_the_data(void)
+{
+	int fd = new_file("x-exec", page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, page);
+	pid_t child;
+
+	if (!p)
+		return -1;
+	child = fork();
+	if (child == 0) {
+		char *argv[] = { (char *)self, "--role", "exit", NULL };
+
+		store(p, 0, page, SEED_STORE);
+		execv(self, argv);
+		_exit(3);
+	}
+	if (reap_helper(child, "the child that stored and exec'd"))
+		return -1;
+	if (expect_result("msync(MS_SYNC)", msync(p, page, MS_SYNC), 0))
+		return -1;
+	return expect_file(fd, 0, page, SEED_STORE);
+}
+
+static int cross_child_munmap_then_exit_leaves_the_data(void)
+{
+	int fd = new_file("x-munmap", page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, page);
+	pid_t child;
+
+	if (!p)
+		return -1;
+	child = fork();
+	if (child == 0) {
+		store(p, 0, page, SEED_STORE);
+		_exit(munmap(p, page) == 0 ? 0 : 1);
+	}
+	if (reap_helper(child, "the child that stored and unmapped"))
+		return -1;
+	if (p[0] != pattern_byte(SEED_STORE, 0))
+		return fail("the parent lost its mapping's view of the child's store");
+	if (expect_result("msync(MS_SYNC)", msync(p, page, MS_SYNC), 0))
+		return -1;
+	return expect_file(fd, 0, page, SEED_STORE);
+}
+
+static int cross_private_store_in_child_never_reaches_the_file(void)
+{
+	int fd = new_file("x-private", page);
+	unsigned char *p = fd < 0 ? NULL : map(page, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	pid_t child;
+
+	if (!p)
+		return -1;
+	child = fork();
+	if (child == 0) {
+		store(p, 0, page, SEED_STORE);
+		_exit(msync(p, page, MS_SYNC) == 0 ? 0 : 1);
+	}
+	if (reap_helper(child, "the child storing privately"))
+		return -1;
+	if (compare_pattern("the parent's private mapping", p, 0, page, SEED_INITIAL))
+		return -1;
+	return expect_file(fd, 0, page, SEED_INITIAL);
+}
+
+static int cross_private_copy_before_fork_stays_private(void)
+{
+	int fd = new_file("x-cow", page);
+	unsigned char *p = fd < 0 ? NULL : map(page, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	pid_t child;
+
+	if (!p)
+		return -1;
+	store(p, 0, page, SEED_STORE);
+	child = fork();
+	if (child == 0) {
+		/* the child sees the parent's private copy, and keeps it private */
+		if (compare_pattern("the child's view", p, 0, page, SEED_STORE))
+			_exit(1);
+		store(p, 0, page, SEED_WRITE);
+		_exit(msync(p, page, MS_SYNC) == 0 ? 0 : 2);
+	}
+	if (reap_helper(child, "the child of a private copy"))
+		return -1;
+	if (compare_pattern("the parent's private copy", p, 0, page, SEED_STORE))
+		return -1;
+	if (expect_result("msync(MS_SYNC) of the private mapping", msync(p, page, MS_SYNC), 0))
+		return -1;
+	return expect_file(fd, 0, page, SEED_INITIAL);
+}
+
+static int cross_write_in_another_process_is_seen_after_ms_invalidate(void)
+{
+	int fd = new_file("x-invalidate", page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, page);
+	unsigned char chunk[64];
+	pid_t child;
+
+	if (!p)
+		return -1;
+	(void)p[0];
+	child = fork();
+	if (child == 0) {
+		pattern_fill(chunk, 0, sizeof chunk, SEED_WRITE);
+		_exit(pwrite(fd, chunk, sizeof chunk, 0) == (ssize_t)sizeof chunk ? 0 : 1);
+	}
+	if (reap_helper(child, "the child calling write"))
+		return -1;
+	if (expect_result("msync(MS_INVALIDATE)", msync(p, page, MS_INVALIDATE), 0))
+		return -1;
+	return compare_pattern("the mapping after the other process's write", p, 0, 64, SEED_WRITE);
+}
+
+static int cross_locks_are_not_inherited_but_a_childs_own_lock_is_ebusy(void)
+{
+	int fd = new_file("x-lock", page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, page);
+	pid_t child;
+
+	if (!p || lock(p, page))
+		return -1;
+	child = fork();
+	if (child == 0) {
+		if (msync(p, page, MS_INVALIDATE) != 0)
+			_exit(1); /* the parent's lock was inherited */
+		if (mlock(p, page) != 0)
+			_exit(2);
+		if (msync(p, page, MS_INVALIDATE) != -1 || errno != EBUSY)
+			_exit(3);
+		_exit(0);
+	}
+	if (reap_helper(child, "the child checking locks"))
+		return -1;
+	if (expect_result("msync(MS_INVALIDATE) in the locking parent",
+			  msync(p, page, MS_INVALIDATE), EBUSY))
+		return -1;
+	munlock(p, page);
+	return 0;
+}
+
+static int cross_munmap_in_child_leaves_the_parent_mapping(void)
+{
+	int fd = new_file("x-partial", 3 * page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, 3 * page);
+	pid_t child;
+
+	if (!p)
+		return -1;
+	child = fork();
+	if (child == 0) {
+		if (munmap(p + page, page) != 0)
+			_exit(1);
+		if (msync(p, 3 * page, MS_SYNC) != -1 || errno != ENOMEM)
+			_exit(2);
+		_exit(0);
+	}
+	if (reap_helper(child, "the child with a hole"))
+		return -1;
+	store(p + page, page, page, SEED_STORE);
+	if (expect_result("msync(MS_SYNC) in the parent", msync(p, 3 * page, MS_SYNC), 0))
+		return -1;
+	return expect_file(fd, page, page, SEED_STORE);
+}
+
+static sigjmp_buf bus_escape;
+static volatile int bus_code;
+static volatile void *bus_address;
+
+static void on_sigbus(int signal, siginfo_t *info, void *context)
+{
+	(void)signal;
+	(void)context;
+	bus_code = info->si_code;
+	bus_address = info->si_addr;
+	siglongjmp(bus_escape, 1);
+}
+
+static int cross_sigbus_past_eof_after_another_process_ftruncate(void)
+{
+	int fd = new_file("x-truncated", 2 * page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, 2 * page);
+	struct sigaction action = { .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO }, old;
+	volatile unsigned char *beyond;
+	pid_t child;
+
+	if (!p)
+		return -1;
+	(void)p[page];
+	child = fork();
+	if (child == 0)
+		_exit(ftruncate(fd, page) == 0 ? 0 : 1);
+	if (reap_helper(child, "the child calling ftruncate"))
+		return -1;
+	sigemptyset(&action.sa_mask);
+	sigaction(SIGBUS, &action, &old);
+	bus_code = 0;
+	beyond = p + page + 40;
+	if (sigsetjmp(bus_escape, 1) == 0)
+		(void)*beyond;
+	sigaction(SIGBUS, &old, NULL);
+	if (bus_code != BUS_ADRERR || bus_address != beyond)
+		return fail("expected SIGBUS BUS_ADRERR at %p got code %d at %p", (void *)beyond,
+			    bus_code, (void *)bus_address);
+	return compare_pattern("the page below the new end", p, 0, page, SEED_INITIAL);
+}
+
+static unsigned char *read_only_mapping;
+
+static void grant_write(int signal, siginfo_t *info, void *context)
+{
+	(void)signal;
+	(void)info;
+	(void)context;
+	mprotect(read_only_mapping, page, PROT_READ | PROT_WRITE);
+}
+
+static int cross_sigsegv_handler_mprotects_then_msync_writes_the_store(void)
+{
+	int fd = new_file("x-segv", page);
+	struct sigaction action = { .sa_sigaction = grant_write, .sa_flags = SA_SIGINFO }, old;
+	pid_t child;
+
+	if (fd < 0)
+		return -1;
+	read_only_mapping = map(page, PROT_READ, MAP_SHARED, fd, 0);
+	if (!read_only_mapping)
+		return -1;
+	sigemptyset(&action.sa_mask);
+	sigaction(SIGSEGV, &action, &old);
+	store(read_only_mapping, 0, page, SEED_STORE);
+	sigaction(SIGSEGV, &old, NULL);
+	/* a second process syncs: the store is in the one page cache */
+	child = fork();
+	if (child == 0)
+		_exit(msync(read_only_mapping, page, MS_SYNC) == 0 ? 0 : 1);
+	if (reap_helper(child, "the child calling msync"))
+		return -1;
+	return expect_file(fd, 0, page, SEED_STORE);
+}
+
+static int cross_ms_async_in_child_then_fsync_in_parent(void)
+{
+	int fd = new_file("x-async", 2 * page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, 2 * page);
+	pid_t child;
+
+	if (!p)
+		return -1;
+	child = fork();
+	if (child == 0) {
+		store(p, 0, 2 * page, SEED_STORE);
+		_exit(msync(p, 2 * page, MS_ASYNC) == 0 ? 0 : 1);
+	}
+	if (reap_helper(child, "the child calling MS_ASYNC"))
+		return -1;
+	if (expect_result("fsync in the parent", fsync(fd), 0))
+		return -1;
+	return expect_file(fd, 0, 2 * page, SEED_STORE);
+}
+
+static int cross_vfork_child_store_is_synced_by_the_parent(void)
+{
+	int fd = new_file("x-vfork", page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, page);
+	int status;
+	pid_t child;
+
+	if (!p)
+		return -1;
+	child = vfork();
+	if (child == 0) {
+		p[0] = 0x5e;
+		_exit(0);
+	}
+	if (waitpid(child, &status, 0) != child)
+		return fail("waitpid: %s", errno_name(errno));
+	if (expect_result("msync(MS_SYNC)", msync(p, page, MS_SYNC), 0))
+		return -1;
+	if (pread(fd, &p[1], 1, 0) != 1 || p[1] != 0x5e)
+		return fail("the vfork child's store is not in the file");
+	return 0;
+}
+
+static int cross_shared_anonymous_memory_msync_returns_0(void)
+{
+	unsigned char *p = map(page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t child;
+
+	if (!p)
+		return -1;
+	child = fork();
+	if (child == 0) {
+		p[0] = 0x41;
+		_exit(msync(p, page, MS_SYNC) == 0 ? 0 : 1);
+	}
+	if (reap_helper(child, "the child syncing shared anonymous memory"))
+		return -1;
+	if (p[0] != 0x41)
+		return fail("the child's store is not seen");
+	return expect_result("msync(MS_SYNC) in the parent", msync(p, page, MS_SYNC), 0);
+}
+
+static int cross_msync_of_a_never_touched_range_after_fork_returns_0(void)
+{
+	int fd = new_file("x-untouched", 4 * page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, 4 * page);
+	pid_t child;
+
+	if (!p)
+		return -1;
+	child = fork();
+	if (child == 0)
+		_exit(msync(p, 4 * page, MS_SYNC | MS_INVALIDATE) == 0 ? 0 : 1);
+	if (reap_helper(child, "the child syncing untouched pages"))
+		return -1;
+	return expect_file(fd, 0, 4 * page, SEED_INITIAL);
+}
+
+static int cross_parent_and_child_stores_in_one_page_both_reach_the_file(void)
+{
+	int fd = new_file("x-one-page", page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, page);
+	struct baton stored;
+	pid_t child;
+
+	if (!p || baton_new(&stored))
+		return -1;
+	child = fork();
+	if (child == 0) {
+		store(p, 0, page / 2, SEED_STORE);
+		baton_pass(&stored);
+		_exit(0);
+	}
+	if (baton_wait(&stored))
+		return -1;
+	store(p + page / 2, page / 2, page / 2, SEED_STORE);
+	if (reap_helper(child, "the child storing the first half"))
+		return -1;
+	if (expect_result("msync(MS_SYNC)", msync(p, page, MS_SYNC), 0))
+		return -1;
+	return expect_file(fd, 0, page, SEED_STORE);
+}
+
+static int cross_grandchild_store_is_synced_by_the_grandparent(void)
+{
+	int fd = new_file("x-grandchild", page);
+	unsigned char *p = fd < 0 ? NULL : map_shared(fd, page);
+	pid_t child;
+
+	if (!p)
+		return -1;
+	child = fork();
+	if (child == 0) {
+		pid_t grandchild = fork();
+		int status;
+
+		if (grandchild == 0) {
+			store(p, 0, page, SEED_STORE);
+			_exit(0);
+		}
+		_exit(waitpid(grandchild, &status, 0) == grandchild && status == 0 ? 0 : 1);
+	}
+	if (reap_helper(child, "the child of the storing grandchild"))
+		return -1;
+	if (expect_result("msync(MS_SYNC) in the grandparent", msync(p, page, MS_SYNC), 0))
+		return -1;
+	return expect_file(fd, 0, page, SEED_STORE);
+}
+
 /* --- the cases, in man-page order ------------------------------------------------------- */
 
 #define EINVAL_SENTENCE "msync(2) ERRORS: \"EINVAL addr is not a multiple of PAGESIZE; or any bit " \
@@ -754,6 +1343,10 @@ static int munmap_without_msync_keeps_the_stores(void)
 	"memory lock exists for the specified address range.\""
 #define UPDATED_SENTENCE "msync(2): \"the part of the file that corresponds to the memory area " \
 	"starting at addr and having length length is updated\""
+#define ONE_CACHE_SENTENCE "msync(2): \"msync() flushes changes made to the in-core copy of a " \
+	"file\" (one in-core copy, whichever process stored)"
+#define MAP_SHARED_SENTENCE "mmap(2) MAP_SHARED: \"Updates to the mapping are visible to other " \
+	"processes mapping the same region\""
 
 static const struct {
 	const char *name;
@@ -831,21 +1424,122 @@ static const struct {
 	CASE(munmap_without_msync_keeps_the_stores,
 	     "msync(2): \"there is no guarantee that changes are written back before munmap(2) "
 	     "is called\"; Linux behaviour: the stores stay in the file after munmap"),
+	CASE(cross_store_in_child_exit_then_msync_in_parent, ONE_CACHE_SENTENCE),
+	CASE(cross_store_in_running_child_msync_in_parent, ONE_CACHE_SENTENCE),
+	CASE(cross_store_in_parent_before_fork_msync_in_child, ONE_CACHE_SENTENCE),
+	CASE(cross_store_in_parent_after_fork_msync_in_child, ONE_CACHE_SENTENCE),
+	CASE(cross_stores_are_seen_by_the_other_process_at_once, MAP_SHARED_SENTENCE),
+	CASE(cross_two_children_store_parent_msync_writes_both, ONE_CACHE_SENTENCE),
+	CASE(cross_child_killed_after_a_store_leaves_the_data,
+	     ONE_CACHE_SENTENCE "; Linux behaviour: a killed process's stores stay in the cache"),
+	CASE(cross_child_store_then_exec_keeps_the_data,
+	     ONE_CACHE_SENTENCE "; Linux behaviour: execve drops the mapping, not the stores"),
+	CASE(cross_child_munmap_then_exit_leaves_the_data,
+	     "msync(2): \"there is no guarantee that changes are written back before munmap(2) "
+	     "is called\"; Linux behaviour: the stores stay for the other mapping"),
+	CASE(cross_private_store_in_child_never_reaches_the_file,
+	     "mmap(2) MAP_PRIVATE: \"Updates to the mapping are not carried through to the "
+	     "underlying file\"; fork(2): the child's copy-on-write pages"),
+	CASE(cross_private_copy_before_fork_stays_private,
+	     "mmap(2) MAP_PRIVATE: \"Updates to the mapping are not visible to other processes\""),
+	CASE(cross_write_in_another_process_is_seen_after_ms_invalidate,
+	     "msync(2): \"MS_INVALIDATE Asks to invalidate other mappings of the same file\""),
+	CASE(cross_locks_are_not_inherited_but_a_childs_own_lock_is_ebusy,
+	     EBUSY_SENTENCE "; mlock(2): \"Memory locks are not inherited by a child created "
+	     "via fork(2)\""),
+	CASE(cross_munmap_in_child_leaves_the_parent_mapping,
+	     ENOMEM_SENTENCE "; fork(2): mappings are per process"),
+	CASE(cross_sigbus_past_eof_after_another_process_ftruncate,
+	     "mmap(2): \"SIGBUS Attempted access to a page of the buffer that lies beyond the end "
+	     "of the mapped file\""),
+	CASE(cross_sigsegv_handler_mprotects_then_msync_writes_the_store,
+	     "mprotect(2): \"If the calling process tries to access memory in a manner that "
+	     "violates the protections, then the kernel generates a SIGSEGV signal\""),
+	CASE(cross_ms_async_in_child_then_fsync_in_parent,
+	     "msync(2): \"MS_ASYNC Specifies that an update be scheduled\"; fsync(2)"),
+	CASE(cross_vfork_child_store_is_synced_by_the_parent,
+	     ONE_CACHE_SENTENCE "; vfork(2): the child runs in the parent's memory"),
+	CASE(cross_shared_anonymous_memory_msync_returns_0,
+	     "msync(2): \"On success, zero is returned.\"; Linux behaviour: shared anonymous "
+	     "memory has no file to write"),
+	CASE(cross_msync_of_a_never_touched_range_after_fork_returns_0,
+	     "msync(2): \"On success, zero is returned.\""),
+	CASE(cross_parent_and_child_stores_in_one_page_both_reach_the_file, ONE_CACHE_SENTENCE),
+	CASE(cross_grandchild_store_is_synced_by_the_grandparent, ONE_CACHE_SENTENCE),
 #undef CASE
 };
 
+/*
+ * Runs case `index` in a child process: its verdict comes back as the exit
+ * status (0 pass, 1 fail) with the reason on `reasons`; a crash or a hang
+ * is a failure named after the signal or the timeout.
+ */
+static volatile sig_atomic_t timed_out;
+
+static void on_case_timeout(int signal)
+{
+	(void)signal;
+	timed_out = 1;
+}
+
+static int run_case(size_t index)
+{
+	struct sigaction action = { .sa_handler = on_case_timeout }, old;
+	int reasons[2], status;
+	ssize_t got;
+	pid_t child;
+
+	if (pipe(reasons) != 0)
+		return fail("harness: pipe: %s", errno_name(errno));
+	fflush(stdout);
+	child = fork();
+	if (child < 0)
+		return fail("harness: fork: %s", errno_name(errno));
+	if (child == 0) {
+		int result;
+
+		close(reasons[0]);
+		result = cases[index].run();
+		cleanup();
+		if (result != 0 && write(reasons[1], check_why, strlen(check_why)) < 0)
+			_exit(2);
+		_exit(result == 0 ? 0 : 1);
+	}
+	close(reasons[1]);
+	sigemptyset(&action.sa_mask);
+	sigaction(SIGALRM, &action, &old);
+	timed_out = 0;
+	alarm(CASE_TIMEOUT_SECONDS);
+	while (waitpid(child, &status, 0) != child) {
+		if (errno != EINTR)
+			return fail("harness: waitpid: %s", errno_name(errno));
+		if (timed_out)
+			kill(child, SIGKILL);
+	}
+	alarm(0);
+	sigaction(SIGALRM, &old, NULL);
+	got = read(reasons[0], check_why, sizeof check_why - 1);
+	check_why[got > 0 ? got : 0] = 0;
+	close(reasons[0]);
+	if (timed_out)
+		return fail("timed out after %d s", CASE_TIMEOUT_SECONDS);
+	if (WIFSIGNALED(status))
+		return fail("the case was killed by signal %d (%s)", WTERMSIG(status),
+			    strsignal(WTERMSIG(status)));
+	return WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
+	self = argv[0];
+	if (argc > 2 && strcmp(argv[1], "--role") == 0)
+		return 0;
 	if (argc > 1)
 		test_dir = argv[1];
 	page = (size_t)sysconf(_SC_PAGESIZE);
 	printf("msync conformance: %zu cases, files in %s, page size %zu\n",
 	       sizeof cases / sizeof cases[0], test_dir, page);
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		int result = cases[i].run();
-
-		cleanup();
-		report(cases[i].name, cases[i].source, result);
-	}
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		report(cases[i].name, cases[i].source, run_case(i));
 	return summary();
 }

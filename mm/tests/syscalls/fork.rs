@@ -152,3 +152,44 @@ fn fork_copies_the_heap() {
     let (child, _) = process.fork();
     assert_eq!(child.heap(), 0x40_0000..0x40_3000);
 }
+
+// man fork: the child's memory is its own: munmap, mprotect and mlock in
+// the child change neither the parent's VMAs nor its page-table entries.
+#[test]
+fn changes_in_the_child_leave_the_parent_as_it_was() {
+    let mut process = Process::new();
+    process.map_shared_file(BASE, 2 * PAGE, 9, 0);
+    process.map_anonymous(BASE + 4 * PAGE, 2 * PAGE);
+    let shared_frame = process.touch(BASE);
+    process.touch(BASE + 4 * PAGE);
+    let (mut child, _) = process.fork();
+    let parent_layout = process.layout();
+    let mut machine = process.machine();
+    child.mprotect(BASE, PAGE, PROT_READ, &mut machine).unwrap();
+    child.mlock(BASE + 4 * PAGE, PAGE).unwrap();
+    child
+        .munmap(BASE + 4 * PAGE, 2 * PAGE, &mut machine, |_| {})
+        .unwrap();
+    assert_eq!(process.layout(), parent_layout);
+    assert!(
+        !process
+            .space
+            .find_vma(BASE + 4 * PAGE)
+            .unwrap()
+            .attrs
+            .locked
+    );
+    assert!(
+        process.store(BASE),
+        "the parent's shared page is still writable"
+    );
+    let leaf = process.space.walker(&process.memory).lookup(BASE).unwrap();
+    assert_eq!(leaf.frame, shared_frame);
+    assert!(
+        process
+            .space
+            .walker(&process.memory)
+            .lookup(BASE + 4 * PAGE)
+            .is_some()
+    );
+}
