@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -153,6 +154,61 @@ static void sparse_scan(void)
 	close(fd);
 }
 
+/* fork, _exit and waitpid of this (small) process: the cost of a process's
+ * life, averaged over a batch of FORKS. */
+#define FORKS 20
+static void fork_exit_wait(void)
+{
+	double each[REPS];
+
+	for (int rep = 0; rep < REPS; rep++) {
+		double start = now_us();
+		for (int i = 0; i < FORKS; i++) {
+			int status;
+			pid_t child = fork();
+
+			if (child < 0)
+				die("fork");
+			if (child == 0)
+				_exit(0);
+			if (waitpid(child, &status, 0) != child || status != 0)
+				die("waitpid");
+		}
+		each[rep] = (now_us() - start) / FORKS;
+	}
+	report("fork_exit_wait", median(each), "us");
+}
+
+/* fork of a process whose 64 MiB shared file mapping is all dirty, and the
+ * child's msync(MS_SYNC) of it: the child must find and write the pages the
+ * parent dirtied, until waitpid sees it done. */
+static void fork_then_child_ms_sync(void)
+{
+	int fd;
+	unsigned char *map = map_file("bench-fork-64m", BIG, &fd);
+	double times[REPS];
+
+	for (int rep = 0; rep < REPS; rep++) {
+		int status;
+		pid_t child;
+		double start;
+
+		dirty(map, BIG, (unsigned char)(rep + 1));
+		start = now_us();
+		child = fork();
+		if (child < 0)
+			die("fork");
+		if (child == 0)
+			_exit(msync(map, BIG, MS_SYNC) == 0 ? 0 : 1);
+		if (waitpid(child, &status, 0) != child || status != 0)
+			die("the child's msync");
+		times[rep] = (now_us() - start) / 1e3;
+	}
+	report("fork_64mib_dirty_child_ms_sync", median(times), "ms");
+	munmap(map, BIG);
+	close(fd);
+}
+
 /* The device limit: 64 MiB written with O_DIRECT in 8 MiB chunks. */
 static void direct_writes(void)
 {
@@ -188,8 +244,10 @@ int main(int argc, char **argv)
 	if (argc > 1)
 		snprintf(dir, sizeof dir, "%s", argv[1]);
 	printf("reps %d\n", REPS);
+	fork_exit_wait();
 	full_writeback();
 	sparse_scan();
+	fork_then_child_ms_sync();
 	direct_writes();
 	printf("bench done\n");
 	return 0;
