@@ -223,6 +223,9 @@ unsafe extern "C" fn trap_common() {
         "mov rdi, rsp",
         "cld",
         "call {dispatch}",
+        // The handler may have enabled interrupts; the way out must not be
+        // interrupted between swapgs and iretq (iretq restores RFLAGS).
+        "cli",
         pop_general_registers!(),
         "test qword ptr [rsp + 24], 3",
         "jz 2f",

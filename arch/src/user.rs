@@ -126,6 +126,10 @@ unsafe extern "C" fn syscall_entry() {
         "mov rdi, rsp",
         "cld",
         "call {dispatch}",
+        // The handler may have enabled interrupts: none may arrive while
+        // the user's registers and stack are loaded in ring 0 (sysretq
+        // and iretq bring IF back from the user's RFLAGS).
+        "cli",
         "test al, al",
         "jnz 2f",
         pop_general_registers!(),

@@ -31,10 +31,17 @@ pub fn init_interrupts() {
 pub fn handle(frame: &mut TrapFrame) {
     match frame.vector {
         vector @ 32..48 => interrupt((vector - 32) as u8, frame.from_user()),
-        _ if frame.from_user() => crate::process::fault::user_exception(frame),
+        _ if frame.from_user() => {
+            // As a system call does: the process's work (a fault that reads
+            // the file, a signal frame, an exit that waits for write-back)
+            // may wait for the disk, which needs its interrupt.
+            arch::cpu::enable_interrupts();
+            crate::process::fault::user_exception(frame)
+        }
         _ => fatal_exception(frame),
     }
     if frame.from_user() {
+        arch::cpu::enable_interrupts();
         use crate::process::signal::{Verdict, deliver};
         // A trap returns with iretq whatever the verdict's path.
         if let Verdict::Exit(exit) = deliver(frame, None, arch::user::ReturnPath::Iret) {

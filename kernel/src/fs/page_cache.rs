@@ -375,6 +375,8 @@ impl FileSystem {
     }
 
     /// Waits until no page of `inode` in `indices` is under write-back.
+    /// The completions come from the disk's interrupt, so this must not
+    /// run with interrupts off (it would halt forever).
     fn wait_for_writes(&self, inode: InodeNumber, indices: Range<u64>) {
         loop {
             self.reap_completed();
@@ -385,6 +387,10 @@ impl FileSystem {
             {
                 return;
             }
+            assert!(
+                arch::cpu::interrupts_enabled(),
+                "waiting for write-back with interrupts off"
+            );
             arch::cpu::halt();
         }
     }
