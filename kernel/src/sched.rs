@@ -502,3 +502,18 @@ pub fn on_timer_tick(from_user: bool) {
         yield_now();
     }
 }
+
+crate::kernel_test!(sleep_with_a_deadline_returns_once_it_passed, {
+    let channel = Channel::of(&SCHEDULER);
+    let start = crate::time::now_ns();
+    let deadline = start + 30_000_000;
+    sleep(channel, Some(deadline));
+    let woke = crate::time::now_ns();
+    assert!(woke >= deadline, "woke {} ns early", deadline - woke);
+    // The idle loop looks at deadlines at every tick (10 ms).
+    assert!(
+        woke - deadline < 40_000_000,
+        "woke {} ms late",
+        (woke - deadline) / 1_000_000
+    );
+});

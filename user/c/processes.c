@@ -201,10 +201,12 @@ static int madvise_wipeonfork_gives_the_child_zeros(void)
 
 static int unmap_and_exit(void *memory)
 {
-	return munmap(memory, page) == 0 ? 0 : 1;
+	if (mprotect(memory, page, PROT_NONE) != 0)
+		return 1;
+	return munmap(memory, page) == 0 ? 0 : 2;
 }
 
-static int munmap_in_the_child_leaves_the_parent_mapped(void)
+static int mprotect_and_munmap_in_the_child_leave_the_parent_mapped(void)
 {
 	unsigned char *map = mmap(NULL, page, PROT_READ | PROT_WRITE,
 				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -403,6 +405,46 @@ static int execve_of_a_script_runs_its_interpreter(void)
 	snprintf(want, sizeof want, "script: %s extra\n", path);
 	if (strcmp(out, want) != 0)
 		return fail("expected \"%s\" got \"%s\"", want, out);
+	return 0;
+}
+
+static int run_execveat(int dirfd, const char *path, int flags)
+{
+	char *argv[] = { (char *)self, "--role", "exit-with", "9", NULL };
+	int status;
+	pid_t child = fork();
+
+	if (child < 0)
+		return fail("fork: %s", errno_name(errno));
+	if (child == 0) {
+		syscall(SYS_execveat, dirfd, path, argv, environ, flags);
+		_exit(errno == 0 ? 100 : 100 + errno);
+	}
+	if (waitpid(child, &status, 0) != child)
+		return fail("waitpid: %s", errno_name(errno));
+	return status;
+}
+
+static int execveat_runs_a_path_relative_to_a_directory_or_an_open_file(void)
+{
+	char directory[256];
+	const char *slash = strrchr(self, '/');
+	int dirfd, fd;
+
+	if (!slash || slash == self)
+		return fail("setup: argv[0] %s has no directory", self);
+	snprintf(directory, sizeof directory, "%.*s", (int)(slash - self), self);
+	dirfd = open(directory, O_RDONLY | O_DIRECTORY);
+	fd = open(self, O_RDONLY);
+	if (dirfd < 0 || fd < 0)
+		return fail("setup: open: %s", errno_name(errno));
+	if (expect_exit(run_execveat(dirfd, slash + 1, 0), 9) ||
+	    expect_exit(run_execveat(fd, "", AT_EMPTY_PATH), 9) ||
+	    expect_exit(run_execveat(fd, slash + 1, 0), 100 + ENOTDIR) ||
+	    expect_exit(run_execveat(fd, "", 0), 100 + ENOENT))
+		return -1;
+	close(dirfd);
+	close(fd);
 	return 0;
 }
 
@@ -1180,6 +1222,30 @@ static int poll_and_select_report_pipe_readiness(void)
 	return 0;
 }
 
+static int a_busy_process_does_not_starve_another(void)
+{
+	volatile unsigned long *counter = mmap(NULL, page, PROT_READ | PROT_WRITE,
+					       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	unsigned long seen;
+	int status;
+	pid_t child;
+
+	if (counter == MAP_FAILED)
+		return fail("mmap: %s", errno_name(errno));
+	child = fork();
+	if (child == 0) {
+		for (;;)
+			(*counter)++;
+	}
+	/* Never sleeping: only preemption lets the child run. */
+	for (seen = 0; seen < 1000; seen = *counter)
+		;
+	kill(child, SIGKILL);
+	waitpid(child, &status, 0);
+	munmap((void *)counter, page);
+	return expect_killed(status, SIGKILL);
+}
+
 /* ---- process groups and sessions ---- */
 
 static int in_own_group(void *unused)
@@ -1312,9 +1378,9 @@ int main(int argc, char **argv)
 	report("madvise_wipeonfork_gives_the_child_zeros",
 	       "man madvise: MADV_WIPEONFORK presents the child with zero-filled memory",
 	       madvise_wipeonfork_gives_the_child_zeros());
-	report("munmap_in_the_child_leaves_the_parent_mapped",
+	report("mprotect_and_munmap_in_the_child_leave_the_parent_mapped",
 	       "man fork: memory mappings performed by one process do not affect the other",
-	       munmap_in_the_child_leaves_the_parent_mapped());
+	       mprotect_and_munmap_in_the_child_leave_the_parent_mapped());
 	report("fork_shares_the_open_file_description",
 	       "man fork: the child's descriptors refer to the same open file descriptions",
 	       fork_shares_the_open_file_description());
@@ -1336,6 +1402,9 @@ int main(int argc, char **argv)
 	report("execve_of_a_script_runs_its_interpreter",
 	       "man execve: a #! script runs as interpreter [optional-arg] pathname arg...",
 	       execve_of_a_script_runs_its_interpreter());
+	report("execveat_runs_a_path_relative_to_a_directory_or_an_open_file",
+	       "man execveat: a relative path from dirfd; AT_EMPTY_PATH runs dirfd itself",
+	       execveat_runs_a_path_relative_to_a_directory_or_an_open_file());
 	report("execve_errors_are_linux_errnos",
 	       "man execve: ENOENT, EACCES, ENOEXEC, EFAULT, E2BIG",
 	       execve_errors_are_linux_errnos());
@@ -1423,6 +1492,9 @@ int main(int argc, char **argv)
 	report("poll_and_select_report_pipe_readiness",
 	       "man poll: POLLIN, POLLOUT, POLLHUP, POLLNVAL; man select",
 	       poll_and_select_report_pipe_readiness());
+	report("a_busy_process_does_not_starve_another",
+	       "man sched(7): the scheduler shares the CPU between runnable threads",
+	       a_busy_process_does_not_starve_another());
 	report("process_groups_and_sessions_follow_linux",
 	       "man setpgid, man setsid: a group leader cannot start a session (EPERM)",
 	       process_groups_and_sessions_follow_linux());
