@@ -7,6 +7,10 @@
 //! entry with inode 0 is unused space. Removing an entry folds it into the
 //! entry before it, or (first in its block) sets its inode to 0.
 //!
+//! An entry's *position* is its byte offset in the directory file (block
+//! index × block size + offset in the block), as Linux's `ext2_readdir`
+//! keeps it in `f_pos`; getdents resumes from one.
+//!
 //! Directories that mke2fs or e2fsck indexed (dir_index, htree) keep their
 //! index in blocks that linear readers see as unused entries, so reading
 //! them linearly works. We don't update the index, so changing such a
@@ -27,7 +31,8 @@ const ENTRY_HEADER_SIZE: usize = 8;
 /// The longest name an entry can hold.
 pub(crate) const MAX_NAME_LEN: usize = 255;
 
-/// One name in a directory, as [`Ext2::read_dir`] returns it.
+/// One name in a directory, as [`Ext2::read_dir`] and
+/// [`Ext2::read_dir_at`] return it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DirEntry {
     pub inode: InodeNumber,
@@ -35,6 +40,12 @@ pub struct DirEntry {
     /// From the entry's type byte when the file system has the filetype
     /// feature; `None` without it (read the inode to learn the type).
     pub file_type: Option<FileType>,
+    /// Where the entry starts in the directory file.
+    pub position: u64,
+    /// Where reading resumes after this entry: the end of its record (the
+    /// next record, possibly unused space, or the next block). getdents64
+    /// reports it as `d_off`.
+    pub next_position: u64,
 }
 
 /// One entry's header, found at `offset` in a directory block.
@@ -129,13 +140,11 @@ fn write_entry(
         .copy_from_slice(name);
 }
 
-/// Where a name was found: its directory block, and the entry before it in
-/// that block (if any), so it can be removed.
+/// Where a name was found: its directory block and its offset there.
 pub(crate) struct FoundEntry {
     pub(crate) inode: InodeNumber,
     disk_block: u32,
     offset: usize,
-    previous_offset: Option<usize>,
 }
 
 impl<D: BlockDevice> Ext2<D> {
@@ -170,20 +179,50 @@ impl<D: BlockDevice> Ext2<D> {
 
     /// Every name in a directory, `.` and `..` included, in on-disk order.
     pub fn read_dir(&mut self, directory: InodeNumber) -> Result<Vec<DirEntry>, Errno> {
+        self.read_dir_at(directory, 0, usize::MAX)
+    }
+
+    /// Up to `max_entries` names of a directory in on-disk order, from the
+    /// first entry that starts at or after `position` (an entry's
+    /// `position` or `next_position`). Unused records are skipped. A
+    /// position inside a record — left by a removal that folded the entry
+    /// there into the one before — resumes at the next record in that
+    /// block, as Linux's `ext2_readdir` does with `ext2_validate_entry`
+    /// (fs/ext2/dir.c). At or past the end there is nothing: an empty list.
+    pub fn read_dir_at(
+        &mut self,
+        directory: InodeNumber,
+        position: u64,
+        max_entries: usize,
+    ) -> Result<Vec<DirEntry>, Errno> {
         let inode = self.read_inode(directory)?;
+        let block_size = self.block_size() as u64;
+        let has_filetype = self.superblock.has_filetype();
         let mut result = Vec::new();
-        for index in 0..self.directory_blocks(&inode)? {
+        for index in position / block_size..self.directory_blocks(&inode)? {
+            if result.len() == max_entries {
+                break;
+            }
             let (_, block, entries) = self.read_directory_block(&inode, index)?;
-            let has_filetype = self.superblock.has_filetype();
+            let block_start = index * block_size;
+            let room = max_entries - result.len();
             result.extend(
                 entries
                     .iter()
-                    .filter(|entry| entry.inode != 0)
-                    .map(|entry| DirEntry {
-                        inode: entry.inode,
-                        name: entry.name(&block).to_vec(),
-                        file_type: has_filetype
-                            .then(|| FileType::from_dir_entry_code(entry.type_code)),
+                    .filter(|entry| {
+                        entry.inode != 0 && block_start + entry.offset as u64 >= position
+                    })
+                    .take(room)
+                    .map(|entry| {
+                        let entry_position = block_start + entry.offset as u64;
+                        DirEntry {
+                            inode: entry.inode,
+                            name: entry.name(&block).to_vec(),
+                            file_type: has_filetype
+                                .then(|| FileType::from_dir_entry_code(entry.type_code)),
+                            position: entry_position,
+                            next_position: entry_position + entry.record_len as u64,
+                        }
                     }),
             );
         }
@@ -198,17 +237,15 @@ impl<D: BlockDevice> Ext2<D> {
     ) -> Result<Option<FoundEntry>, Errno> {
         for index in 0..self.directory_blocks(directory)? {
             let (disk_block, block, entries) = self.read_directory_block(directory, index)?;
-            let mut previous_offset = None;
-            for entry in &entries {
-                if entry.inode != 0 && entry.name(&block) == name {
-                    return Ok(Some(FoundEntry {
-                        inode: entry.inode,
-                        disk_block,
-                        offset: entry.offset,
-                        previous_offset,
-                    }));
-                }
-                previous_offset = Some(entry.offset);
+            if let Some(entry) = entries
+                .iter()
+                .find(|entry| entry.inode != 0 && entry.name(&block) == name)
+            {
+                return Ok(Some(FoundEntry {
+                    inode: entry.inode,
+                    disk_block,
+                    offset: entry.offset,
+                }));
             }
         }
         Ok(None)
@@ -231,10 +268,6 @@ impl<D: BlockDevice> Ext2<D> {
             .has_filetype()
             .then(|| child_type.dir_entry_code());
         let block_count = self.directory_blocks(directory)?;
-        directory.touch_modified(now);
-        if directory.is_indexed_directory() {
-            directory.clear_index_flag();
-        }
         for index in 0..block_count {
             let (disk_block, mut block, entries) = self.read_directory_block(directory, index)?;
             let Some(gap) = entries.iter().find(|entry| entry.slack() >= needed) else {
@@ -263,7 +296,7 @@ impl<D: BlockDevice> Ext2<D> {
                 );
             }
             self.write_metadata_block(disk_block, &block)?;
-            return self.write_inode(directory_number, directory);
+            return self.note_directory_changed(directory_number, directory, Some(now));
         }
         let new_size = (block_count + 1) * self.block_size() as u64;
         if new_size > u64::from(u32::MAX) {
@@ -278,12 +311,33 @@ impl<D: BlockDevice> Ext2<D> {
             directory.set_size(new_size);
             Ok(())
         });
-        self.write_inode(directory_number, directory)?;
+        self.note_directory_changed(directory_number, directory, Some(now))?;
         result
     }
 
+    /// The block of a found entry, parsed, with the index of the entry in
+    /// it; EIO if the entry is no longer there.
+    fn reread_found_block(
+        &mut self,
+        found: &FoundEntry,
+    ) -> Result<(Vec<u8>, Vec<RawEntry>, usize), Errno> {
+        let block = self.metadata_block(found.disk_block)?.to_vec();
+        let entries = parse_block(
+            &block,
+            self.superblock.has_filetype(),
+            self.superblock.inodes_count(),
+        )?;
+        let index = entries
+            .iter()
+            .position(|entry| entry.offset == found.offset && entry.inode == found.inode)
+            .ok_or(Errno::EIO)?;
+        Ok((block, entries, index))
+    }
+
     /// Removes a found entry from its directory block and touches the
-    /// directory inode.
+    /// directory inode. The entry before it is looked up afresh (entries
+    /// may have been added to the block since it was found), as Linux's
+    /// `ext2_delete_entry` walks its chunk.
     pub(crate) fn remove_entry(
         &mut self,
         directory_number: InodeNumber,
@@ -291,16 +345,51 @@ impl<D: BlockDevice> Ext2<D> {
         found: &FoundEntry,
         now: u32,
     ) -> Result<(), Errno> {
-        let mut block = self.metadata_block(found.disk_block)?.to_vec();
-        match found.previous_offset {
+        let (mut block, entries, index) = self.reread_found_block(found)?;
+        match index.checked_sub(1).map(|previous| entries[previous]) {
             Some(previous) => {
-                let merged = u16::read(&block, previous + 4) + u16::read(&block, found.offset + 4);
-                merged.write(&mut block, previous + 4);
+                let merged = previous.record_len + entries[index].record_len;
+                (merged as u16).write(&mut block, previous.offset + 4);
             }
             None => 0u32.write(&mut block, found.offset),
         }
         self.write_metadata_block(found.disk_block, &block)?;
-        directory.touch_modified(now);
+        self.note_directory_changed(directory_number, directory, Some(now))
+    }
+
+    /// Points a found entry at another inode of type `file_type` (rename
+    /// over an existing name, or a moved directory's `..`), as Linux's
+    /// `ext2_set_link` does. `touch` is `Some(now)` to set the directory's
+    /// mtime and ctime.
+    pub(crate) fn retarget_entry(
+        &mut self,
+        directory_number: InodeNumber,
+        directory: &mut Inode,
+        found: &FoundEntry,
+        inode: InodeNumber,
+        file_type: FileType,
+        touch: Option<u32>,
+    ) -> Result<(), Errno> {
+        let (mut block, _, _) = self.reread_found_block(found)?;
+        inode.write(&mut block, found.offset);
+        if self.superblock.has_filetype() {
+            block[found.offset + 7] = file_type.dir_entry_code();
+        }
+        self.write_metadata_block(found.disk_block, &block)?;
+        self.note_directory_changed(directory_number, directory, touch)
+    }
+
+    /// Writes a directory inode after a change to its entries: clears a
+    /// stale htree flag and, with `touch` = `Some(now)`, sets mtime and ctime.
+    fn note_directory_changed(
+        &mut self,
+        directory_number: InodeNumber,
+        directory: &mut Inode,
+        touch: Option<u32>,
+    ) -> Result<(), Errno> {
+        if let Some(now) = touch {
+            directory.touch_modified(now);
+        }
         if directory.is_indexed_directory() {
             directory.clear_index_flag();
         }

@@ -17,6 +17,7 @@ use abi::Errno;
 
 use crate::cache::{BlockCache, DEFAULT_CACHE_BYTES};
 use crate::device::{BlockDevice, SECTOR_SIZE};
+use crate::dir::MAX_NAME_LEN;
 use crate::group::{self, DESCRIPTOR_SIZE, GroupDescriptor};
 use crate::inode::{Inode, InodeNumber, Metadata};
 use crate::superblock::{
@@ -43,9 +44,16 @@ pub struct Ext2<D: BlockDevice> {
     /// Something changed since the last sync (the counters in memory, at
     /// least, are newer than the disk's).
     changed_since_sync: bool,
+    /// [`FsInfo::overhead_blocks`], computed once at mount.
+    overhead_blocks: u32,
 }
 
-/// Geometry and counters, as `dumpe2fs -h` would show them.
+/// Geometry and counters, as `dumpe2fs -h` would show them, and what
+/// statfs(2) needs besides (Linux's `ext2_statfs`, fs/ext2/super.c):
+/// `f_blocks` = `blocks_count − overhead_blocks`, `f_bfree` =
+/// `free_blocks`, `f_bavail` = `free_blocks − reserved_blocks` (0 if
+/// fewer are free), `f_files`/`f_ffree` = `inodes_count`/`free_inodes`,
+/// `f_fsid` = `fsid`, `f_namelen` = `max_name_len`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FsInfo {
     pub revision: u32,
@@ -53,8 +61,20 @@ pub struct FsInfo {
     pub inode_size: usize,
     pub blocks_count: u32,
     pub free_blocks: u32,
+    /// Blocks kept for root (`s_r_blocks_count`). The allocator does not
+    /// enforce the reserve; statfs reports it.
+    pub reserved_blocks: u32,
+    /// Blocks of the file system's own structures that statfs leaves out
+    /// of `f_blocks`: superblock and descriptor copies, bitmaps, inode
+    /// tables, and the blocks before `s_first_data_block`.
+    pub overhead_blocks: u32,
     pub inodes_count: u32,
     pub free_inodes: u32,
+    /// The two little-endian halves of `s_uuid` xored, as `ext2_statfs`
+    /// makes `f_fsid` (low 32 bits in `val[0]`, high in `val[1]`).
+    pub fsid: u64,
+    /// The longest name a directory entry holds: 255 (`EXT2_NAME_LEN`).
+    pub max_name_len: usize,
     pub group_count: u32,
     pub mount_count: u16,
     pub compat_features: u32,
@@ -124,6 +144,7 @@ impl<D: BlockDevice> Ext2<D> {
 
         let read_only = superblock.unknown_ro_compat_features() != 0;
         let state_at_mount = superblock.state();
+        let overhead_blocks = superblock.overhead_blocks();
         let mut fs = Ext2 {
             device,
             superblock,
@@ -133,6 +154,7 @@ impl<D: BlockDevice> Ext2<D> {
             state_at_mount,
             disk_state_is_clean: true,
             changed_since_sync: false,
+            overhead_blocks,
         };
         if !read_only {
             let mount_count = fs.superblock.mount_count().wrapping_add(1);
@@ -186,6 +208,7 @@ impl<D: BlockDevice> Ext2<D> {
         self.superblock.block_size()
     }
 
+    /// The geometry and counters (no I/O: all from the superblock in memory).
     pub fn info(&self) -> FsInfo {
         let superblock = &self.superblock;
         FsInfo {
@@ -194,8 +217,12 @@ impl<D: BlockDevice> Ext2<D> {
             inode_size: superblock.inode_size(),
             blocks_count: superblock.blocks_count(),
             free_blocks: superblock.free_blocks_count(),
+            reserved_blocks: superblock.reserved_blocks_count(),
+            overhead_blocks: self.overhead_blocks,
             inodes_count: superblock.inodes_count(),
             free_inodes: superblock.free_inodes_count(),
+            fsid: superblock.fsid(),
+            max_name_len: MAX_NAME_LEN,
             group_count: superblock.group_count(),
             mount_count: superblock.mount_count(),
             compat_features: superblock.compat_features(),
@@ -367,6 +394,17 @@ impl<D: BlockDevice> Ext2<D> {
 
     pub(crate) fn write_inode(&mut self, number: InodeNumber, inode: &Inode) -> Result<(), Errno> {
         self.update_inode_record(number, |record| inode.store_into(record))
+    }
+
+    /// Reads inode `number`, lets `change` change it, and writes it back.
+    pub(crate) fn update_inode(
+        &mut self,
+        number: InodeNumber,
+        change: impl FnOnce(&mut Inode),
+    ) -> Result<(), Errno> {
+        let mut inode = self.read_inode(number)?;
+        change(&mut inode);
+        self.write_inode(number, &inode)
     }
 
     /// Writes a newly allocated inode over whatever its record held before.

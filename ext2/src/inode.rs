@@ -1,4 +1,6 @@
-//! Inodes: a file's type, size, link count, times and block pointers.
+//! Inodes: a file's type, size, link count, owner, times and block
+//! pointers (or, instead of pointers, a device number or a short symlink's
+//! target).
 //!
 //! Inode `n` (numbered from 1) lives in group `(n - 1) / s_inodes_per_group`
 //! at index `(n - 1) % s_inodes_per_group` of that group's inode table. Each
@@ -24,6 +26,8 @@ pub(crate) const CORE_INODE_SIZE: usize = 128;
 pub(crate) const DIRECT_POINTERS: usize = 12;
 pub(crate) const POINTER_SLOTS: usize = 15;
 const BLOCK_POINTERS_OFFSET: usize = 40;
+/// The size of `i_block` in bytes: where a fast symlink keeps its target.
+pub(crate) const BLOCK_AREA_SIZE: usize = 4 * POINTER_SLOTS;
 
 /// `i_flags`: the directory has an htree index (dir_index). We don't keep the
 /// index up to date, so we clear this flag when we change such a directory.
@@ -123,6 +127,8 @@ pub struct Metadata {
     pub ctime: u32,
     /// Allocated space in 512-byte units, indirect blocks included (`i_blocks`).
     pub sectors: u32,
+    /// `(major, minor)` of a character or block device; `None` for other types.
+    pub device: Option<(u32, u32)>,
 }
 
 /// The first 128 bytes of an inode record.
@@ -134,20 +140,20 @@ pub(crate) struct Inode {
 impl Inode {
     le_fields! {
         0 u16: get mode, set set_mode;
-        2 u16: get uid_low;
+        2 u16: get uid_low, set set_uid_low;
         4 u32: get size_low, set set_size_low;
         8 u32: get atime, set set_atime;
         12 u32: get ctime, set set_ctime;
         16 u32: get mtime, set set_mtime;
         20 u32: set set_dtime;
-        24 u16: get gid_low;
+        24 u16: get gid_low, set set_gid_low;
         26 u16: get links_count, set set_links_count;
         28 u32: get sectors, set set_sectors;
         32 u32: get flags, set set_flags;
         104 u32: get xattr_block, set set_xattr_block;
         108 u32: get size_high, set set_size_high;
-        120 u16: get uid_high;
-        122 u16: get gid_high;
+        120 u16: get uid_high, set set_uid_high;
+        122 u16: get gid_high, set set_gid_high;
     }
 
     pub(crate) fn from_record(record: &[u8]) -> Inode {
@@ -189,6 +195,35 @@ impl Inode {
         FileType::from_mode(self.mode())
     }
 
+    /// Replaces the permission bits (`07777`), keeping the file type.
+    pub(crate) fn set_permissions(&mut self, permissions: u16) {
+        let type_bits = self.mode() & MODE_TYPE_MASK;
+        self.set_mode(type_bits | (permissions & MODE_PERMISSION_MASK));
+    }
+
+    /// The 32-bit owner: the low 16 bits in `i_uid`, the high 16 in the
+    /// Linux `osd2` field `l_i_uid_high` (fs/ext2/inode.c, `ext2_iget`).
+    pub(crate) fn uid(&self) -> u32 {
+        u32::from(self.uid_low()) | (u32::from(self.uid_high()) << 16)
+    }
+
+    /// Stores a 32-bit owner as Linux's `ext2_write_inode` does.
+    pub(crate) fn set_uid(&mut self, uid: u32) {
+        self.set_uid_low(uid as u16);
+        self.set_uid_high((uid >> 16) as u16);
+    }
+
+    /// The 32-bit group, split like the owner (`l_i_gid_high`).
+    pub(crate) fn gid(&self) -> u32 {
+        u32::from(self.gid_low()) | (u32::from(self.gid_high()) << 16)
+    }
+
+    /// Stores a 32-bit group as Linux's `ext2_write_inode` does.
+    pub(crate) fn set_gid(&mut self, gid: u32) {
+        self.set_gid_low(gid as u16);
+        self.set_gid_high((gid >> 16) as u16);
+    }
+
     /// `i_size`, with `i_size_high` for regular files (elsewhere that word
     /// is `i_dir_acl` and not part of the size).
     pub(crate) fn size(&self) -> u64 {
@@ -217,14 +252,64 @@ impl Inode {
         block.write(&mut self.raw, BLOCK_POINTERS_OFFSET + 4 * slot);
     }
 
+    /// The raw bytes of `i_block`.
+    pub(crate) fn block_area(&self) -> &[u8] {
+        &self.raw[BLOCK_POINTERS_OFFSET..BLOCK_POINTERS_OFFSET + BLOCK_AREA_SIZE]
+    }
+
+    /// Fills `i_block` with `bytes` (at most [`BLOCK_AREA_SIZE`]) followed
+    /// by zeros.
+    pub(crate) fn set_block_area(&mut self, bytes: &[u8]) {
+        let area = &mut self.raw[BLOCK_POINTERS_OFFSET..BLOCK_POINTERS_OFFSET + BLOCK_AREA_SIZE];
+        area.fill(0);
+        area[..bytes.len()].copy_from_slice(bytes);
+    }
+
     /// Whether `i_block` holds block pointers. Device files keep their device
     /// number there, and a short ("fast") symlink keeps its target there.
     pub(crate) fn has_block_pointers(&self, block_size: usize) -> bool {
         match self.file_type() {
             FileType::Regular | FileType::Directory => true,
-            FileType::Symlink => self.data_sectors(block_size) != 0,
+            FileType::Symlink => !self.is_fast_symlink(block_size),
             _ => false,
         }
+    }
+
+    /// Whether this is a symlink whose target lives in `i_block`: one with
+    /// no data blocks, an extended-attribute block not counting (Linux's
+    /// `ext2_inode_is_fast_symlink`, fs/ext2/inode.c).
+    pub(crate) fn is_fast_symlink(&self, block_size: usize) -> bool {
+        self.file_type() == FileType::Symlink && self.data_sectors(block_size) == 0
+    }
+
+    /// The `(major, minor)` device number of a device file, read as Linux's
+    /// `ext2_iget` does: the old 8:8 encoding in the low 16 bits of
+    /// `i_block[0]` if that word is not zero (`old_decode_dev`), else the
+    /// new 12:20 encoding in `i_block[1]` (`new_decode_dev`).
+    pub(crate) fn device(&self) -> (u32, u32) {
+        if self.block_pointer(0) != 0 {
+            let old = self.block_pointer(0) & 0xFFFF;
+            return (old >> 8, old & 0xFF);
+        }
+        let new = self.block_pointer(1);
+        (
+            (new & 0xF_FF00) >> 8,
+            (new & 0xFF) | ((new >> 12) & 0xF_FF00),
+        )
+    }
+
+    /// Stores a device number (major below 4096, minor below 2^20) as
+    /// Linux's `ext2_write_inode` does: `old_encode_dev` in `i_block[0]`
+    /// when both parts fit in 8 bits, else zero there and `new_encode_dev`
+    /// in `i_block[1]`.
+    pub(crate) fn set_device(&mut self, major: u32, minor: u32) {
+        let (old, new) = if major < 256 && minor < 256 {
+            ((major << 8) | minor, 0)
+        } else {
+            (0, (minor & 0xFF) | (major << 8) | ((minor & !0xFF) << 12))
+        };
+        self.set_block_pointer(0, old);
+        self.set_block_pointer(1, new);
     }
 
     /// `i_blocks` without the extended-attribute block.
@@ -258,18 +343,21 @@ impl Inode {
     }
 
     pub(crate) fn metadata(&self, inode: InodeNumber) -> Metadata {
+        let file_type = self.file_type();
+        let is_device = matches!(file_type, FileType::CharDevice | FileType::BlockDevice);
         Metadata {
             inode,
-            file_type: self.file_type(),
+            file_type,
             permissions: self.mode() & MODE_PERMISSION_MASK,
             size: self.size(),
             links: self.links_count(),
-            uid: u32::from(self.uid_low()) | (u32::from(self.uid_high()) << 16),
-            gid: u32::from(self.gid_low()) | (u32::from(self.gid_high()) << 16),
+            uid: self.uid(),
+            gid: self.gid(),
             atime: self.atime(),
             mtime: self.mtime(),
             ctime: self.ctime(),
             sectors: self.sectors(),
+            device: is_device.then(|| self.device()),
         }
     }
 }

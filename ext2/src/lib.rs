@@ -3,9 +3,11 @@
 //!
 //! The crate reads and writes a disk through the [`BlockDevice`] trait. It
 //! mounts ([`Ext2::mount`]), looks up paths, reads and writes files, grows
-//! and shrinks them, creates and removes files and directories, and keeps
-//! the metadata such that `e2fsck -fn` finds the disk clean after
-//! [`Ext2::unmount`]. For the kernel's page cache it exposes the block map
+//! and shrinks them, creates and removes files, directories, symlinks,
+//! device files, FIFOs and sockets, makes hard links, renames, changes
+//! permissions, owners and times, lists directories from a position (for
+//! getdents), and keeps the metadata such that `e2fsck -fn` finds the disk
+//! clean after [`Ext2::unmount`]. For the kernel's page cache it exposes the block map
 //! ([`Ext2::block_of`], [`Ext2::map_blocks`],
 //! [`Ext2::map_blocks_allocating`]) and whole-block I/O
 //! ([`Ext2::read_blocks`], [`Ext2::write_blocks`]).
@@ -19,6 +21,7 @@ extern crate alloc;
 extern crate std;
 
 mod allocator;
+mod attributes;
 mod block_map;
 mod bytes;
 mod cache;
@@ -29,7 +32,9 @@ mod fs;
 mod group;
 mod inode;
 mod namespace;
+mod rename;
 mod superblock;
+mod symlink;
 
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,7 @@ use core::fmt;
 use abi::Errno;
 
 use crate::bytes::le_fields;
+use crate::group::DESCRIPTOR_SIZE;
 
 /// Where the superblock starts on the disk, in bytes.
 pub(crate) const SUPERBLOCK_OFFSET: u64 = 1024;
@@ -14,6 +15,9 @@ pub(crate) const SUPERBLOCK_OFFSET: u64 = 1024;
 pub(crate) const SUPERBLOCK_SIZE: usize = 1024;
 
 const EXT2_MAGIC: u16 = 0xEF53;
+
+/// Where `s_uuid` (16 bytes) starts in the superblock.
+const UUID_OFFSET: usize = 104;
 
 /// `s_state` bit: the file system was cleanly unmounted.
 pub(crate) const STATE_VALID: u16 = 1;
@@ -100,6 +104,7 @@ impl Superblock {
     le_fields! {
         0 u32: get inodes_count;
         4 u32: get blocks_count;
+        8 u32: get reserved_blocks_count;
         12 u32: get free_blocks_count, set set_free_blocks_count;
         16 u32: get free_inodes_count, set set_free_inodes_count;
         20 u32: get first_data_block;
@@ -188,6 +193,55 @@ impl Superblock {
 
     pub(crate) fn raw(&self) -> &[u8; SUPERBLOCK_SIZE] {
         &self.raw
+    }
+
+    /// statfs's `f_fsid` as Linux's `ext2_statfs` derives it from the
+    /// 16-byte `s_uuid`: its two little-endian 64-bit halves xored.
+    pub(crate) fn fsid(&self) -> u64 {
+        let half = |offset: usize| {
+            let mut bytes = [0; 8];
+            bytes.copy_from_slice(&self.raw[offset..offset + 8]);
+            u64::from_le_bytes(bytes)
+        };
+        half(UUID_OFFSET) ^ half(UUID_OFFSET + 8)
+    }
+
+    /// The blocks Linux's `ext2_statfs` counts as overhead and leaves out
+    /// of `f_blocks`: those before `s_first_data_block`, each superblock
+    /// copy and group descriptor table copy (in the groups that have one),
+    /// and each group's two bitmaps and inode table. Reserved GDT blocks
+    /// (resize_inode) are not overhead there: they count as used. Never
+    /// more than `s_blocks_count`, however odd the geometry.
+    pub(crate) fn overhead_blocks(&self) -> u32 {
+        let groups = u64::from(self.group_count());
+        let descriptor_blocks = groups.div_ceil((self.block_size() / DESCRIPTOR_SIZE) as u64);
+        let inode_table_blocks = (u64::from(self.inodes_per_group()) * self.inode_size() as u64)
+            .div_ceil(self.block_size() as u64);
+        let with_superblock = (0..self.group_count())
+            .filter(|&group| self.group_has_superblock(group))
+            .count() as u64;
+        let overhead = u64::from(self.first_data_block())
+            + with_superblock * (1 + descriptor_blocks)
+            + groups * (2 + inode_table_blocks);
+        overhead.min(u64::from(self.blocks_count())) as u32
+    }
+
+    /// Whether a group holds a copy of the superblock and descriptors:
+    /// all do, or with sparse_super only groups 0, 1 and the powers of 3,
+    /// 5 and 7 (Linux's `ext2_bg_has_super`).
+    fn group_has_superblock(&self, group: u32) -> bool {
+        let is_power_of = |base: u32| {
+            let mut power = base;
+            while power < group {
+                power = power.saturating_mul(base);
+            }
+            power == group
+        };
+        self.ro_compat_features() & RO_COMPAT_SPARSE_SUPER == 0
+            || group <= 1
+            || is_power_of(3)
+            || is_power_of(5)
+            || is_power_of(7)
     }
 
     pub(crate) fn block_size(&self) -> usize {

@@ -3,8 +3,14 @@
 
 mod support;
 
+mod attributes;
 mod cache;
+mod link;
 mod mount;
 mod namespace;
 mod read;
+mod readdir;
+mod rename;
+mod special;
+mod symlink;
 mod write;

@@ -7,7 +7,7 @@ use std::vec;
 use abi::Errno;
 
 use super::support::{MemoryDisk, Mkfs, Scratch, mount, now};
-use crate::{Ext2, MountError, ROOT_INODE};
+use crate::{Ext2, FileType, MountError, ROOT_INODE};
 
 const SUPERBLOCK: usize = 1024;
 const STATE: usize = SUPERBLOCK + 58;
@@ -144,7 +144,7 @@ fn unknown_incompat_feature_refuses_the_mount_with_a_message() {
 }
 
 #[test]
-fn unknown_ro_compat_feature_mounts_read_only_and_writes_are_erofs() {
+fn unknown_ro_compat_feature_mounts_read_only_and_every_change_is_erofs() {
     let scratch = Scratch::new("mount-ro-compat");
     scratch.add_file("file", b"read me");
     let mut disk = scratch.mkfs(Mkfs::new(1024, 4096));
@@ -166,6 +166,23 @@ fn unknown_ro_compat_feature_mounts_read_only_and_writes_are_erofs() {
     assert_eq!(fs.mkdir(ROOT_INODE, b"new", 0o755, time), Err(Errno::EROFS));
     assert_eq!(fs.unlink(ROOT_INODE, b"file", time), Err(Errno::EROFS));
     assert_eq!(fs.write_blocks(100, &[0; 1024]), Err(Errno::EROFS));
+    assert_eq!(fs.link(file, ROOT_INODE, b"new", time), Err(Errno::EROFS));
+    assert_eq!(
+        fs.symlink(ROOT_INODE, b"new", b"file", time),
+        Err(Errno::EROFS)
+    );
+    assert_eq!(
+        fs.mknod(ROOT_INODE, b"new", FileType::Fifo, 0o644, (0, 0), time),
+        Err(Errno::EROFS)
+    );
+    assert_eq!(
+        fs.rename(ROOT_INODE, b"file", ROOT_INODE, b"new", time, false),
+        Err(Errno::EROFS)
+    );
+    assert_eq!(fs.set_permissions(file, 0o600, time), Err(Errno::EROFS));
+    assert_eq!(fs.set_owner(file, Some(1), None, time), Err(Errno::EROFS));
+    assert_eq!(fs.set_times(file, None, Some(1), time), Err(Errno::EROFS));
+    assert_eq!(fs.read_dir_at(ROOT_INODE, 0, 2).unwrap().len(), 2);
     let disk = fs.unmount(time).unwrap();
     assert!(disk.bytes == before, "a read-only mount must not write");
 }

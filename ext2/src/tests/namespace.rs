@@ -289,3 +289,30 @@ fn revision_0_create_mkdir_unlink_without_file_types() {
     assert!(scratch.debugfs_cat(&disk, "/dir/file") == data);
     assert_eq!(scratch.debugfs_cat(&disk, "/keep"), b"kept");
 }
+
+// vfs_mkdir: a parent with EXT2_LINK_MAX links cannot take another `..`;
+// the inode allocated for the new directory is given back.
+#[test]
+fn mkdir_in_a_directory_with_32000_links_is_emlink_and_leaves_nothing() {
+    let scratch = Scratch::new("ns-mkdir-emlink");
+    scratch.add_file("full/keep", b"");
+    let mut disk = scratch.mkfs(Mkfs::new(1024, 4096));
+    scratch.debugfs_write(&mut disk, "sif /full links_count 32000");
+    let mut fs = mount(disk);
+    let time = now();
+    let full = fs.lookup_path(b"/full").unwrap();
+    let before = fs.info();
+    assert_eq!(fs.mkdir(full, b"one-more", 0o755, time), Err(Errno::EMLINK));
+    assert_eq!(fs.lookup(full, b"one-more"), Err(Errno::ENOENT));
+    assert_eq!(fs.metadata(full).unwrap().links, 32000);
+    let after = fs.info();
+    assert_eq!(
+        (after.free_inodes, after.free_blocks),
+        (before.free_inodes, before.free_blocks)
+    );
+    fs.create(full, b"a-file-still-fits", 0o644, time).unwrap();
+    let mut disk = fs.unmount(time).unwrap();
+    // Back to the true count (`.` and the entry in /): nothing else is off.
+    scratch.debugfs_write(&mut disk, "sif /full links_count 2");
+    scratch.assert_fsck_clean(&disk);
+}

@@ -258,6 +258,11 @@ impl Scratch {
         disk.bytes = fs::read(self.image()).unwrap();
     }
 
+    /// Runs one debugfs request and returns its stdout as text.
+    pub fn debugfs_text(&self, disk: &MemoryDisk, request: &str) -> String {
+        String::from_utf8(self.debugfs(disk, request)).unwrap()
+    }
+
     /// `debugfs -R 'cat PATH'`: the file's bytes as e2fsprogs reads them.
     pub fn debugfs_cat(&self, disk: &MemoryDisk, path: &str) -> Vec<u8> {
         self.debugfs(disk, &format!("cat {path}"))
@@ -285,6 +290,16 @@ impl Drop for Scratch {
 /// Mounts a disk, failing the test with the mount error's message.
 pub fn mount(disk: MemoryDisk) -> Ext2<MemoryDisk> {
     Ext2::mount(disk, now()).unwrap_or_else(|error| panic!("mount failed: {error}"))
+}
+
+/// The value after `key` on its line of debugfs or dumpe2fs output
+/// (`"Links: 2   Blockcount: 0"` gives `"2"` for `"Links:"`).
+pub fn field<'a>(text: &'a str, key: &str) -> &'a str {
+    let start = text
+        .find(key)
+        .unwrap_or_else(|| panic!("no {key:?} in:\n{text}"))
+        + key.len();
+    text[start..].split_whitespace().next().unwrap()
 }
 
 /// Reads a whole file through `read_at`.
