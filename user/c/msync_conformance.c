@@ -40,7 +40,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "pattern.h"
+#include "pattern_file.h"
 
 /* The seed of what a test file holds when it is created (see pattern.h). */
 #define SEED_INITIAL 1
@@ -72,25 +72,16 @@ static int map_count;
  */
 static int new_file(const char *tag, size_t size)
 {
-	unsigned char chunk[4096];
 	int fd;
 
 	if (file_count == (int)(sizeof files / sizeof files[0]))
 		return fail("setup: too many files in one case");
 	snprintf(files[file_count].path, sizeof files[file_count].path, "%s/msync-%s.dat",
 		 test_dir, tag);
-	fd = open(files[file_count].path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	fd = pattern_file(files[file_count].path, size, SEED_INITIAL);
 	if (fd < 0)
-		return fail("setup: open %s: expected a file got %s", files[file_count].path,
-			    errno_name(errno));
+		return -1;
 	files[file_count++].fd = fd;
-	for (size_t done = 0; done < size; done += sizeof chunk) {
-		size_t n = size - done < sizeof chunk ? size - done : sizeof chunk;
-
-		pattern_fill(chunk, done, n, SEED_INITIAL);
-		if (write(fd, chunk, n) != (ssize_t)n)
-			return fail("setup: write: expected %zu bytes got %s", n, errno_name(errno));
-	}
 	return fd;
 }
 
@@ -133,20 +124,6 @@ static void cleanup(void)
 	}
 }
 
-/* Checks that `bytes` hold the pattern of file range [offset, offset + len) for `seed`. */
-static int compare_pattern(const char *where, const unsigned char *bytes, size_t offset,
-			   size_t len, unsigned seed)
-{
-	for (size_t i = 0; i < len; i++) {
-		unsigned char want = pattern_byte(seed, offset + i);
-
-		if (bytes[i] != want)
-			return fail("%s at file offset %zu: expected 0x%02x (seed %u) got 0x%02x",
-				    where, offset + i, want, seed, bytes[i]);
-	}
-	return 0;
-}
-
 /* Reads the file range back with pread and checks that it holds the pattern of `seed`. */
 static int expect_file(int fd, size_t offset, size_t len, unsigned seed)
 {
@@ -159,7 +136,7 @@ static int expect_file(int fd, size_t offset, size_t len, unsigned seed)
 		if (got != (ssize_t)n)
 			return fail("pread at %zu: expected %zu bytes got %zd (%s)", offset + done,
 				    n, got, errno_name(errno));
-		if (compare_pattern("pread", chunk, offset + done, n, seed))
+		if (expect_pattern("pread", chunk, offset + done, n, seed))
 			return -1;
 	}
 	return 0;
@@ -529,7 +506,7 @@ static int msync_private_mapping_returns_0_and_file_is_unchanged(void)
 		return -1;
 	if (expect_file(fd, 0, 2 * page, SEED_INITIAL))
 		return -1;
-	return compare_pattern("private mapping", p, 0, 2 * page, SEED_STORE);
+	return expect_pattern("private mapping", p, 0, 2 * page, SEED_STORE);
 }
 
 static int msync_anonymous_mapping_returns_0(void)
@@ -550,9 +527,9 @@ static int msync_anonymous_mapping_returns_0(void)
 		return -1;
 	if (expect_result("msync(private anonymous, MS_SYNC)", msync(private, 2 * page, MS_SYNC), 0))
 		return -1;
-	if (compare_pattern("shared anonymous", shared, 0, 2 * page, SEED_STORE))
+	if (expect_pattern("shared anonymous", shared, 0, 2 * page, SEED_STORE))
 		return -1;
-	return compare_pattern("private anonymous", private, 0, 2 * page, SEED_STORE);
+	return expect_pattern("private anonymous", private, 0, 2 * page, SEED_STORE);
 }
 
 static int msync_over_vmas_with_different_protections_returns_0(void)
@@ -589,7 +566,7 @@ static int msync_read_only_shared_mapping_returns_0(void)
 	if (expect_result("msync(MS_ASYNC|MS_INVALIDATE)",
 			  msync(p, 2 * page, MS_ASYNC | MS_INVALIDATE), 0))
 		return -1;
-	if (compare_pattern("read-only mapping", p, 0, 2 * page, SEED_INITIAL))
+	if (expect_pattern("read-only mapping", p, 0, 2 * page, SEED_INITIAL))
 		return -1;
 	return expect_file(fd, 0, 2 * page, SEED_INITIAL);
 }
@@ -635,7 +612,7 @@ static int msync_through_another_mapping_writes_the_store(void)
 		return -1;
 	if (expect_file(fd, 0, 2 * page, SEED_STORE))
 		return -1;
-	return compare_pattern("second mapping", b, 0, 2 * page, SEED_STORE);
+	return expect_pattern("second mapping", b, 0, 2 * page, SEED_STORE);
 }
 
 static int msync_invalidate_lets_other_mappings_see_fresh_values(void)
@@ -646,12 +623,12 @@ static int msync_invalidate_lets_other_mappings_see_fresh_values(void)
 
 	if (!b)
 		return -1;
-	if (compare_pattern("second mapping before", b, 0, page, SEED_INITIAL))
+	if (expect_pattern("second mapping before", b, 0, page, SEED_INITIAL))
 		return -1;
 	store(a, 0, page, SEED_STORE);
 	if (expect_result("msync(MS_SYNC|MS_INVALIDATE)", msync(a, page, MS_SYNC | MS_INVALIDATE), 0))
 		return -1;
-	return compare_pattern("second mapping after", b, 0, page, SEED_STORE);
+	return expect_pattern("second mapping after", b, 0, page, SEED_STORE);
 }
 
 static int msync_async_then_fsync_puts_the_data_in_the_file(void)
@@ -713,7 +690,7 @@ static int read_and_pread_see_stores_before_any_msync(void)
 		return fail("lseek: expected %zu got %s", page, errno_name(errno));
 	if (read(fd, buf, sizeof buf) != (ssize_t)sizeof buf)
 		return fail("read: expected %zu bytes got %s", sizeof buf, errno_name(errno));
-	return compare_pattern("read", buf, page, sizeof buf, SEED_STORE);
+	return expect_pattern("read", buf, page, sizeof buf, SEED_STORE);
 }
 
 static int write_is_visible_through_an_existing_mapping(void)
@@ -724,12 +701,12 @@ static int write_is_visible_through_an_existing_mapping(void)
 
 	if (!p)
 		return -1;
-	if (compare_pattern("mapping before write", p, 0, 2 * page, SEED_INITIAL))
+	if (expect_pattern("mapping before write", p, 0, 2 * page, SEED_INITIAL))
 		return -1;
 	pattern_fill(buf, page - 256, sizeof buf, SEED_WRITE);
 	if (pwrite(fd, buf, sizeof buf, (off_t)(page - 256)) != (ssize_t)sizeof buf)
 		return fail("pwrite: expected %zu bytes got %s", sizeof buf, errno_name(errno));
-	if (compare_pattern("mapping after pwrite", p + page - 256, page - 256, sizeof buf,
+	if (expect_pattern("mapping after pwrite", p + page - 256, page - 256, sizeof buf,
 			    SEED_WRITE))
 		return -1;
 	if (lseek(fd, 0, SEEK_SET) != 0)
@@ -737,7 +714,7 @@ static int write_is_visible_through_an_existing_mapping(void)
 	pattern_fill(buf, 0, sizeof buf, SEED_WRITE);
 	if (write(fd, buf, sizeof buf) != (ssize_t)sizeof buf)
 		return fail("write: expected %zu bytes got %s", sizeof buf, errno_name(errno));
-	return compare_pattern("mapping after write", p, 0, sizeof buf, SEED_WRITE);
+	return expect_pattern("mapping after write", p, 0, sizeof buf, SEED_WRITE);
 }
 
 static int munmap_without_msync_keeps_the_stores(void)
@@ -1020,7 +997,7 @@ static int cross_private_store_in_child_never_reaches_the_file(void)
 	}
 	if (reap_helper(child, "the child storing privately"))
 		return -1;
-	if (compare_pattern("the parent's private mapping", p, 0, page, SEED_INITIAL))
+	if (expect_pattern("the parent's private mapping", p, 0, page, SEED_INITIAL))
 		return -1;
 	return expect_file(fd, 0, page, SEED_INITIAL);
 }
@@ -1037,14 +1014,14 @@ static int cross_private_copy_before_fork_stays_private(void)
 	child = fork();
 	if (child == 0) {
 		/* the child sees the parent's private copy, and keeps it private */
-		if (compare_pattern("the child's view", p, 0, page, SEED_STORE))
+		if (expect_pattern("the child's view", p, 0, page, SEED_STORE))
 			_exit(1);
 		store(p, 0, page, SEED_WRITE);
 		_exit(msync(p, page, MS_SYNC) == 0 ? 0 : 2);
 	}
 	if (reap_helper(child, "the child of a private copy"))
 		return -1;
-	if (compare_pattern("the parent's private copy", p, 0, page, SEED_STORE))
+	if (expect_pattern("the parent's private copy", p, 0, page, SEED_STORE))
 		return -1;
 	if (expect_result("msync(MS_SYNC) of the private mapping", msync(p, page, MS_SYNC), 0))
 		return -1;
@@ -1070,7 +1047,7 @@ static int cross_write_in_another_process_is_seen_after_ms_invalidate(void)
 		return -1;
 	if (expect_result("msync(MS_INVALIDATE)", msync(p, page, MS_INVALIDATE), 0))
 		return -1;
-	return compare_pattern("the mapping after the other process's write", p, 0, 64, SEED_WRITE);
+	return expect_pattern("the mapping after the other process's write", p, 0, 64, SEED_WRITE);
 }
 
 static int cross_locks_are_not_inherited_but_a_childs_own_lock_is_ebusy(void)
@@ -1163,7 +1140,7 @@ static int cross_sigbus_past_eof_after_another_process_ftruncate(void)
 	if (bus_code != BUS_ADRERR || bus_address != beyond)
 		return fail("expected SIGBUS BUS_ADRERR at %p got code %d at %p", (void *)beyond,
 			    bus_code, (void *)bus_address);
-	return compare_pattern("the page below the new end", p, 0, page, SEED_INITIAL);
+	return expect_pattern("the page below the new end", p, 0, page, SEED_INITIAL);
 }
 
 static unsigned char *read_only_mapping;

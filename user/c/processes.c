@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "child.h"
 
 extern char **environ;
 
@@ -46,47 +47,6 @@ static void sleep_ms(long ms)
 
 	while (nanosleep(&left, &left) != 0 && errno == EINTR)
 		;
-}
-
-/*
- * Forks; the child runs `body` and exits with its return value. Returns the
- * child's wait status, or -1 (with the reason recorded) if fork or wait
- * failed.
- */
-static int run_child(int (*body)(void *), void *argument)
-{
-	int status;
-	pid_t child = fork();
-
-	if (child < 0)
-		return fail("fork: %s", errno_name(errno));
-	if (child == 0)
-		_exit(body(argument));
-	if (waitpid(child, &status, 0) != child)
-		return fail("waitpid: %s", errno_name(errno));
-	return status;
-}
-
-/* Checks that a wait status says "exited with `code`". */
-static int expect_exit(int status, int code)
-{
-	if (status == -1)
-		return -1;
-	if (!WIFEXITED(status))
-		return fail("expected exit %d got status %#x", code, status);
-	if (WEXITSTATUS(status) != code)
-		return fail("expected exit %d got exit %d", code, WEXITSTATUS(status));
-	return 0;
-}
-
-/* Checks that a wait status says "killed by `signal`". */
-static int expect_killed(int status, int signal)
-{
-	if (status == -1)
-		return -1;
-	if (!WIFSIGNALED(status) || WTERMSIG(status) != signal)
-		return fail("expected death by signal %d got status %#x", signal, status);
-	return 0;
 }
 
 /* ---- fork and copy-on-write ---- */

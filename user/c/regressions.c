@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "pattern.h"
+#include "pattern_file.h"
 
 #define SEED_FILE 5
 #define SEED_OTHER 6
@@ -27,36 +27,10 @@ static const char *test_dir = "/";
 static size_t page;
 
 /* DIR/regress-TAG, created afresh with `size` bytes of the `seed` pattern; -1 on failure. */
-static int pattern_file(const char *tag, size_t size, unsigned seed, char *path, size_t path_size)
+static int regression_file(const char *tag, size_t size, unsigned seed, char *path, size_t path_size)
 {
-	unsigned char chunk[4096];
-	int fd;
-
 	snprintf(path, path_size, "%s/regress-%s", test_dir, tag);
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0)
-		return fail("setup: open %s: %s", path, errno_name(errno));
-	for (size_t done = 0; done < size; done += sizeof chunk) {
-		size_t n = size - done < sizeof chunk ? size - done : sizeof chunk;
-
-		pattern_fill(chunk, done, n, seed);
-		if (write(fd, chunk, n) != (ssize_t)n) {
-			close(fd);
-			return fail("setup: write %s: %s", path, errno_name(errno));
-		}
-	}
-	return fd;
-}
-
-/* Checks that `len` bytes at `bytes` are file offsets [offset, offset + len) of the `seed` pattern. */
-static int expect_pattern(const char *where, const unsigned char *bytes, size_t offset, size_t len,
-			  unsigned seed)
-{
-	for (size_t i = 0; i < len; i++)
-		if (bytes[i] != pattern_byte(seed, offset + i))
-			return fail("%s at offset %zu: expected 0x%02x got 0x%02x", where,
-				    offset + i, pattern_byte(seed, offset + i), bytes[i]);
-	return 0;
+	return pattern_file(path, size, seed);
 }
 
 /*
@@ -91,7 +65,7 @@ static int store_after_mprotect_adds_write(int via_none)
 	char path[256];
 	unsigned char back[16];
 	unsigned char *map;
-	int fd = pattern_file("mprotect", 2 * page, SEED_FILE, path, sizeof path);
+	int fd = regression_file("mprotect", 2 * page, SEED_FILE, path, sizeof path);
 	int result = -1;
 
 	if (fd < 0)
@@ -143,7 +117,7 @@ static int read_into_page_after_mprotect_adds_write_fills_it(void)
 {
 	char path[256];
 	unsigned char *map;
-	int fd = pattern_file("read-into", 2 * page, SEED_FILE, path, sizeof path);
+	int fd = regression_file("read-into", 2 * page, SEED_FILE, path, sizeof path);
 	int source, result;
 
 	if (fd < 0)
@@ -218,7 +192,7 @@ static int unlinked_mapped_file_keeps_its_inode_and_bytes(void)
 	struct stat old_status, new_status;
 	unsigned char back[64];
 	unsigned char *map;
-	int fd = pattern_file("unlinked", 2 * page, SEED_FILE, path, sizeof path);
+	int fd = regression_file("unlinked", 2 * page, SEED_FILE, path, sizeof path);
 	int other, result = 0;
 
 	if (fd < 0)
@@ -230,7 +204,7 @@ static int unlinked_mapped_file_keeps_its_inode_and_bytes(void)
 	}
 	close(fd);
 	unlink(path);
-	other = pattern_file("newcomer", 2 * page, SEED_OTHER, other_path, sizeof other_path);
+	other = regression_file("newcomer", 2 * page, SEED_OTHER, other_path, sizeof other_path);
 	if (other < 0) {
 		munmap(map, 2 * page);
 		return -1;
@@ -258,7 +232,7 @@ static int unlinked_open_file_reads_and_writes_until_closed(void)
 {
 	char path[256];
 	unsigned char back[64];
-	int fd = pattern_file("open-unlinked", page, SEED_FILE, path, sizeof path);
+	int fd = regression_file("open-unlinked", page, SEED_FILE, path, sizeof path);
 	int result = 0;
 
 	if (fd < 0)
@@ -289,8 +263,8 @@ static int ftruncate_takes_private_copies_past_the_new_end(void)
 {
 	char path[256], sink_path[256];
 	unsigned char *map;
-	int fd = pattern_file("cow-truncate", 2 * page, SEED_FILE, path, sizeof path);
-	int sink = pattern_file("sink", 0, SEED_OTHER, sink_path, sizeof sink_path);
+	int fd = regression_file("cow-truncate", 2 * page, SEED_FILE, path, sizeof path);
+	int sink = regression_file("sink", 0, SEED_OTHER, sink_path, sizeof sink_path);
 	int result = 0;
 	ssize_t written;
 
