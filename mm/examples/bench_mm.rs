@@ -90,9 +90,11 @@ fn vma_lookup(count: u64) {
             sharing: Sharing::Private,
             backing: Backing::Anonymous,
             locked: false,
+            lock_on_fault: false,
             may_write: true,
             dont_fork: false,
             wipe_on_fork: false,
+            grows_down: false,
         };
         tree.insert(Vma {
             start,

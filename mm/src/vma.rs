@@ -96,7 +96,7 @@ pub enum Backing {
 
 impl Backing {
     /// The backing of the part of a mapping that starts `pages` pages later.
-    fn advanced_by(&self, pages: u64) -> Backing {
+    pub(crate) fn advanced_by(&self, pages: u64) -> Backing {
         match self {
             Backing::Anonymous => Backing::Anonymous,
             Backing::SharedAnonymous {
@@ -122,6 +122,9 @@ pub struct VmaAttrs {
     pub backing: Backing,
     /// `mlock`ed: the pages stay resident; `msync(MS_INVALIDATE)` refuses it.
     pub locked: bool,
+    /// With `locked`, locked as pages fault in rather than faulted in at once
+    /// (`MLOCK_ONFAULT`, `MCL_ONFAULT`: Linux's `VM_LOCKONFAULT`).
+    pub lock_on_fault: bool,
     /// Whether `PROT_WRITE` may ever be granted (Linux's `VM_MAYWRITE`): false
     /// for a shared mapping of a file opened read-only.
     pub may_write: bool,
@@ -130,6 +133,9 @@ pub struct VmaAttrs {
     /// `MADV_WIPEONFORK` (private anonymous memory only): a forked child
     /// gets the VMA empty, reading zeros.
     pub wipe_on_fork: bool,
+    /// `MAP_GROWSDOWN` (Linux's `VM_GROWSDOWN`, private anonymous memory
+    /// only): a fault just below the VMA extends it downwards, as a stack.
+    pub grows_down: bool,
 }
 
 /// A mapped range `[start, end)` and its attributes.
@@ -147,6 +153,17 @@ impl Vma {
 
     pub fn pages(&self) -> u64 {
         (self.end - self.start) / PAGE_SIZE
+    }
+
+    /// Where the free space below this VMA must end (Linux's
+    /// `vm_start_gap`): a MAP_GROWSDOWN VMA keeps its stack guard gap free.
+    pub fn start_gap(&self) -> u64 {
+        if self.attrs.grows_down {
+            self.start
+                .saturating_sub(crate::address_space::STACK_GUARD_GAP)
+        } else {
+            self.start
+        }
     }
 
     /// The file and file page that back virtual page `addr`, if a file does.
@@ -451,9 +468,11 @@ mod tests {
             sharing: Sharing::Private,
             backing,
             locked: false,
+            lock_on_fault: false,
             may_write: true,
             dont_fork: false,
             wipe_on_fork: false,
+            grows_down: false,
         }
     }
 

@@ -166,6 +166,15 @@ pub struct UnmappedLeaf {
     pub accessed: bool,
 }
 
+/// A leaf [`PageTableWalker::move_range`] moved from page `from` to page
+/// `to`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MovedLeaf {
+    pub from: u64,
+    pub to: u64,
+    pub frame: PhysAddr,
+}
+
 /// Why a page could not be mapped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MapError {
@@ -345,11 +354,81 @@ impl<'p, P: PhysAccess> PageTableWalker<'p, P> {
         permissions: PagePermissions,
         frames: &mut impl FrameAlloc,
     ) -> Result<(), MapError> {
-        check_range(page..page + PAGE_SIZE);
         assert!(
             frame.is_aligned(PAGE_SIZE),
             "frame {frame:?} is not aligned"
         );
+        let slot = self.free_slot(page, frames, false)?;
+        slot.store(frame.as_u64() | permissions.leaf_bits(), Ordering::Release);
+        Ok(())
+    }
+
+    /// Moves every leaf of `from` to the same offset from `to`, its entry
+    /// (frame, permissions, A and D) unchanged, as mremap moves page tables:
+    /// a dirty page is still dirty where it went, and a copy-on-write page
+    /// still read-only. The upper-level entries above a moved leaf get their
+    /// A bit, so a dirty scan that skips quiet tables still finds it. Tables
+    /// for the destination are made first: running out of frames moves
+    /// nothing. The destination must hold no leaves. The old range's stale
+    /// TLB entries and emptied tables are released by
+    /// [`PendingUnmap::finish`] (which reports no leaves).
+    pub fn move_range(
+        &mut self,
+        from: Range<u64>,
+        to: u64,
+        frames: &mut impl FrameAlloc,
+    ) -> Result<(PendingUnmap, Vec<MovedLeaf>), MapError> {
+        check_range(to..to + (from.end - from.start));
+        let mut pages = Vec::new();
+        self.walk(from.clone(), None, &mut |page, _| pages.push(page));
+        let mut targets = Vec::with_capacity(pages.len());
+        for &page in &pages {
+            let target = to + (page - from.start);
+            let slot = self.free_slot(target, frames, true).inspect_err(|error| {
+                assert_eq!(*error, MapError::OutOfFrames, "moving onto a mapped page");
+            })?;
+            targets.push((target, slot));
+        }
+        let mut flush = TlbFlush::default();
+        let mut moved = Vec::with_capacity(pages.len());
+        for (page, (target, slot)) in pages.into_iter().zip(targets) {
+            let source = self.leaf_slot(page).expect("a leaf found by the walk");
+            let entry = source.swap(0, Ordering::AcqRel);
+            slot.store(entry, Ordering::Release);
+            if entry & PRESENT != 0 {
+                flush.add(page);
+            }
+            moved.push(MovedLeaf {
+                from: page,
+                to: target,
+                frame: frame_of(entry),
+            });
+        }
+        let mut emptied = Vec::new();
+        self.walk(from, Some(&mut emptied), &mut |_, _| {});
+        let mut emptied_tables = Vec::with_capacity(emptied.len());
+        for (covered, table) in emptied {
+            flush.add(covered);
+            emptied_tables.push(table);
+        }
+        let pending = PendingUnmap {
+            leaves: Vec::new(),
+            emptied_tables,
+            flush,
+        };
+        Ok((pending, moved))
+    }
+
+    /// The empty level-1 slot of `page`, allocating (and zeroing) missing
+    /// page tables. With `mark_accessed`, every upper-level entry on the way
+    /// gets its A bit, as if the MMU had walked there for an access.
+    fn free_slot(
+        &mut self,
+        page: u64,
+        frames: &mut impl FrameAlloc,
+        mark_accessed: bool,
+    ) -> Result<&'p AtomicU64, MapError> {
+        check_range(page..page + PAGE_SIZE);
         let mut table = self.root;
         for level in Level::TABLES {
             self.stats.tables_visited += 1;
@@ -366,14 +445,16 @@ impl<'p, P: PhysAccess> PageTableWalker<'p, P> {
                 slot.store(new_table.as_u64() | TABLE_FLAGS, Ordering::Release);
                 new_table
             };
+            if mark_accessed {
+                slot.fetch_or(ACCESSED, Ordering::AcqRel);
+            }
         }
         self.stats.tables_visited += 1;
         let slot = &table_at(self.phys, table)[Level::Pt.index(page)];
         if is_mapped_leaf(slot.load(Ordering::Acquire)) {
             return Err(MapError::AlreadyMapped);
         }
-        slot.store(frame.as_u64() | permissions.leaf_bits(), Ordering::Release);
-        Ok(())
+        Ok(slot)
     }
 
     /// Gives the present leaf at `page` write permission, keeping its frame

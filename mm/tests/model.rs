@@ -358,7 +358,7 @@ impl Model {
     }
 }
 
-fn request(kind: Kind) -> (u32, Option<FileMapping>) {
+fn request(kind: Kind) -> (u64, Option<FileMapping>) {
     match kind {
         Kind::Anonymous => (MAP_PRIVATE | MAP_ANONYMOUS, None),
         Kind::SharedFile { id, writable } => (
@@ -562,10 +562,11 @@ proptest! {
         addr in any_addr(),
         len in any_addr(),
         bits in any::<u32>(),
+        flag_bits in any::<u64>(),
     ) {
         let mut process = Process::with_layout(LAYOUT);
         process.map_shared_file(WINDOW, 4 * PAGE, 1, 0);
-        let flags = (bits & !MAP_ANONYMOUS) | MAP_ANONYMOUS;
+        let flags = flag_bits | MAP_ANONYMOUS;
         let mmap = process.mmap(addr, len, bits, flags, None, 0).err();
         prop_assert!(mmap.is_none_or(|e| [Errno::EINVAL, Errno::ENOMEM, Errno::EEXIST, Errno::EPERM].contains(&e)), "mmap: {:?}", mmap);
         let munmap = process.munmap(addr, len).err();

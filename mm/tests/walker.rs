@@ -548,3 +548,85 @@ fn dirty_scan_finds_loud_page_tables_anywhere_in_a_directory() {
     assert_eq!(found.len(), 2);
     assert_eq!(walker.stats().ptes_scanned, 2 * 512);
 }
+
+// mremap's move: entries keep frame, permissions and D; the source tables it emptied are
+// freed after the invalidation; and a dirty page moved into a page table that an earlier
+// scan left quiet is still found, because the move marks the way to it accessed.
+#[test]
+fn moving_leaves_keeps_their_bits_and_a_quiet_table_is_scanned_again() {
+    let base = 0x4000_0000;
+    let target_table = base..base + MIB2;
+    let hole = base + 7 * PAGE_SIZE;
+    let pages: BTreeSet<u64> = target_table
+        .clone()
+        .step_by(PAGE_SIZE as usize)
+        .filter(|&page| page != hole)
+        .collect();
+    let mut machine = Machine::new(64);
+    machine.map(&pages);
+    let mut tlb = RecordingTlb::default();
+    for _ in 0..2 {
+        let quiet = machine
+            .walker()
+            .clear_dirty(target_table.clone())
+            .invalidate_tlb(&mut tlb);
+        assert!(quiet.is_empty());
+    }
+    let source = 0x80_0000_0000;
+    let frame = PhysAddr::new(machine.memory.end().as_u64() + 1000 * PAGE_SIZE);
+    PageTableWalker::new(&machine.memory, machine.root)
+        .map_page(source, frame, USER_RW, &mut machine.frames)
+        .unwrap();
+    assert!(machine.memory.user_store(machine.root, source));
+    let free_before = machine.frames.free_count();
+
+    let mut walker = PageTableWalker::new(&machine.memory, machine.root);
+    let (pending, moved) = walker
+        .move_range(source..source + PAGE_SIZE, hole, &mut machine.frames)
+        .unwrap();
+    assert_eq!(moved.len(), 1);
+    assert_eq!(
+        (moved[0].from, moved[0].to, moved[0].frame),
+        (source, hole, frame)
+    );
+    assert_eq!(
+        pending.emptied_table_count(),
+        3,
+        "PT, PD and PDPT of the source"
+    );
+    pending.finish(&mut tlb, &mut machine.frames, |_| {
+        panic!("a move releases no leaf")
+    });
+    assert!(tlb.invalidated_pages.contains(&source));
+    assert_eq!(machine.frames.free_count(), free_before + 3);
+    let mut walker = machine.walker();
+    assert_eq!(walker.lookup(source), None);
+    let leaf = walker.lookup(hole).unwrap();
+    assert_eq!(
+        (leaf.frame, leaf.dirty, leaf.permissions),
+        (frame, true, USER_RW)
+    );
+    let found = walker.clear_dirty(target_table).invalidate_tlb(&mut tlb);
+    assert_eq!(
+        found.iter().map(|dirty| dirty.page).collect::<Vec<_>>(),
+        vec![hole]
+    );
+}
+
+// A move that needs page tables the allocator cannot give moves nothing.
+#[test]
+fn moving_without_frames_for_tables_moves_nothing() {
+    let mut machine = Machine::new(8);
+    let source = 0x40_0000;
+    machine.map(&BTreeSet::from([source]));
+    while machine.frames.alloc_frame().is_some() {}
+    let mut walker = PageTableWalker::new(&machine.memory, machine.root);
+    let far = 0x80_0000_0000;
+    assert_eq!(
+        walker
+            .move_range(source..source + PAGE_SIZE, far, &mut machine.frames)
+            .err(),
+        Some(MapError::OutOfFrames)
+    );
+    assert!(walker.lookup(source).is_some());
+}

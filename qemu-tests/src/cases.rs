@@ -332,6 +332,14 @@ pub fn all() -> Vec<Case> {
             disk: c_root("processes", "/"),
         },
         Case {
+            name: "memory-flags-mremap-mincore-madvise",
+            memory: "256M",
+            append: "",
+            expected: Outcome::KernelSuccess,
+            check: user_suite_passes,
+            disk: c_root("memory_flags", "/"),
+        },
+        Case {
             name: "c-libc-smoke",
             memory: "128M",
             append: "",

@@ -25,7 +25,7 @@ const SEED: u64 = 42;
 const SIZE: u64 = 256 * 1024;
 const MARKER: &str = "DURABILITY-MARKER";
 
-pub fn all() -> [Check; 9] {
+pub fn all() -> [Check; 10] {
     [
         Check {
             name: "durability-msync-ms-sync-survives-power-cut",
@@ -87,6 +87,15 @@ pub fn all() -> [Check; 9] {
         Check {
             name: "durability-parent-stores-child-ms-sync-survives-power-cut",
             mode: "child-syncs",
+            wait_seconds: None,
+            expect_durable: true,
+        },
+        // mremap moves the page-table entries with their D bits, and the
+        // reverse map follows them: msync at the new address finds the
+        // stores made at the old one.
+        Check {
+            name: "durability-mremap-moved-mapping-ms-sync-survives-power-cut",
+            mode: "moved-syncs",
             wait_seconds: None,
             expect_durable: true,
         },

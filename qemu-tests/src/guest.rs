@@ -219,6 +219,13 @@ mod tests {
     }
 
     #[test]
+    fn memory_flags_pass_on_linux() {
+        let program = build_c("memory_flags").unwrap();
+        let dir = TempDir::new("memory_flags");
+        assert_all_passed(&run(&program, &[&dir.0]));
+    }
+
+    #[test]
     fn rust_smoke_passes_on_linux() {
         let program = build_rust("smoke").unwrap();
         assert_all_passed(&run(&program, &[]));

@@ -22,6 +22,8 @@
  *          the dirty pages; the parent calls msync(MS_SYNC), the marker
  *   child-syncs        the parent stores, a forked child calls
  *          msync(MS_SYNC) and exits; the parent prints the marker
+ *   moved-syncs        store, move the mapping with mremap(MREMAP_FIXED),
+ *          msync(MS_SYNC) at the new address, print the marker
  *
  * FILE is created (or truncated) to SIZE bytes. The byte at file offset i is
  *
@@ -30,6 +32,7 @@
  * (pattern.h), so the host recomputes it from SEED and SIZE alone.
  * Errors print "DURABILITY-ERROR ..." and exit 1.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -127,6 +130,26 @@ static int sync_in_a_child(unsigned char *map, size_t size)
 	return 0;
 }
 
+/*
+ * Moves the mapping with mremap (onto a range mapped for the purpose, so it
+ * cannot stay in place), then msyncs it at its new address: the dirty pages'
+ * D bits went with their page-table entries.
+ */
+static int sync_after_a_move(unsigned char *map, size_t size)
+{
+	void *target = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *moved;
+
+	if (target == MAP_FAILED)
+		return error("mmap of the target");
+	moved = mremap(map, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+	if (moved != target)
+		return error("mremap");
+	if (msync(moved, size, MS_SYNC))
+		return error("msync(MS_SYNC) at the new address");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode;
@@ -137,7 +160,7 @@ int main(int argc, char **argv)
 	int fd;
 
 	if (argc < 5 || ((strcmp(argv[1], "async") == 0 || strcmp(argv[1], "flusher") == 0) && argc < 6)) {
-		printf("usage: durability sync|async|read|fsync|flusher|none|child-stores|live-child-stores|child-syncs FILE SEED SIZE [SECONDS (async, flusher)]\n");
+		printf("usage: durability sync|async|read|fsync|flusher|none|child-stores|live-child-stores|child-syncs|moved-syncs FILE SEED SIZE [SECONDS (async, flusher)]\n");
 		return 2;
 	}
 	mode = argv[1];
@@ -147,7 +170,8 @@ int main(int argc, char **argv)
 		wait = strtol(argv[5], NULL, 0);
 	else if (strcmp(mode, "sync") != 0 && strcmp(mode, "read") != 0 && strcmp(mode, "fsync") != 0 &&
 		 strcmp(mode, "none") != 0 && strcmp(mode, "child-stores") != 0 &&
-		 strcmp(mode, "live-child-stores") != 0 && strcmp(mode, "child-syncs") != 0) {
+		 strcmp(mode, "live-child-stores") != 0 && strcmp(mode, "child-syncs") != 0 &&
+		 strcmp(mode, "moved-syncs") != 0) {
 		printf("durability: unknown mode %s\n", mode);
 		return 2;
 	}
@@ -180,6 +204,8 @@ int main(int argc, char **argv)
 	    msync(map, size, MS_SYNC))
 		return error("msync(MS_SYNC)");
 	if (strcmp(mode, "child-syncs") == 0 && sync_in_a_child(map, size))
+		return 1;
+	if (strcmp(mode, "moved-syncs") == 0 && sync_after_a_move(map, size))
 		return 1;
 	if (strcmp(mode, "async") == 0) {
 		if (msync(map, size, MS_ASYNC))

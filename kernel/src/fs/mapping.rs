@@ -117,6 +117,31 @@ impl FileSystem {
         false
     }
 
+    /// A PTE that maps `frame` moved from `from` to `to` (mremap): a cached
+    /// page's reverse map follows it; otherwise, if the frame is the private
+    /// copy of `copy_of`, the file's list of copies does.
+    pub fn move_mapper(
+        &self,
+        frame: PhysAddr,
+        from: Mapper,
+        to: Mapper,
+        copy_of: Option<&FilePage>,
+    ) {
+        let mut cache = self.cache.lock();
+        if let Some((file, index)) = cache.owner_of(frame) {
+            cache.remove_mapper(file, index, from);
+            cache.add_mapper(file, index, to);
+        } else if let Some(page) = copy_of {
+            cache.remove_private_copy(page.file.id(), page.index, from);
+            cache.add_private_copy(page.file.id(), page.index, to);
+        }
+    }
+
+    /// Whether page `index` of `inode` is in the page cache (mincore).
+    pub fn is_cached_page(&self, inode: InodeNumber, index: u64) -> bool {
+        self.cache.lock().page(u64::from(inode), index).is_some()
+    }
+
     /// `mapper` now maps its own copy of page `index` of `inode`, made by a
     /// copy-on-write fault in a private mapping.
     pub fn note_private_copy(&self, inode: InodeNumber, index: u64, mapper: Mapper) {

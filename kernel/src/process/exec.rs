@@ -9,7 +9,9 @@ use crate::fs::in_use::InodeUse;
 use crate::fs::mapping::InodeFile;
 use crate::memory::machine::with_machine;
 use abi::Errno;
-use abi::mman::{MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE};
+use abi::mman::{
+    MAP_ANONYMOUS, MAP_FIXED, MAP_GROWSDOWN, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE,
+};
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -21,9 +23,10 @@ use mm::vma::FileRef;
 /// Where a position-independent executable is placed (Linux's
 /// `ELF_ET_DYN_BASE` for x86_64, without randomisation).
 const PIE_BASE: u64 = 0x5555_5555_4000;
-/// The initial stack: 8 MiB (Linux's default `RLIMIT_STACK`) ending here.
+/// The stack ends here. It starts as 128 KiB (Linux's `stack_expand`) and,
+/// being MAP_GROWSDOWN, grows as it is used, up to RLIMIT_STACK.
 const STACK_TOP: u64 = 0x7fff_ff00_0000;
-const STACK_SIZE: u64 = 8 << 20;
+const INITIAL_STACK_SIZE: u64 = 128 << 10;
 /// The vDSO's page, just above the stack.
 const VDSO_AT: u64 = STACK_TOP;
 
@@ -450,10 +453,10 @@ impl UserMemory {
         auxiliary: &[(u64, u64)],
     ) -> Result<u64, Errno> {
         self.mmap(MmapRequest {
-            addr: STACK_TOP - STACK_SIZE,
-            len: STACK_SIZE,
+            addr: STACK_TOP - INITIAL_STACK_SIZE,
+            len: INITIAL_STACK_SIZE,
             prot: PROT_READ | PROT_WRITE,
-            flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+            flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN,
             file: None,
             offset: 0,
         })?;

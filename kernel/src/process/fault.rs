@@ -13,7 +13,7 @@ use abi::signal::{
     SIGTRAP,
 };
 use arch::trap::TrapFrame;
-use mm::address_space::{FaultAccess, FaultResolution, FilePage, PageSource};
+use mm::address_space::{FaultAccess, FaultResolution, FilePage, MovedPage, PageSource};
 use mm::frame::PAGE_SIZE;
 use mm::page_cache::Mapper;
 use mm::walk::PagePermissions;
@@ -277,5 +277,22 @@ pub fn release(root: PhysAddr, leaf: UnmappedLeaf, copy_of: Option<&FilePage>) {
         .is_some_and(|fs| fs.unmap_cached_frame(leaf.frame, mapper, leaf.dirty, copy_of));
     if !cached {
         frames::put_frame(leaf.frame);
+    }
+}
+
+/// A PTE of the address space rooted at `root` moved (mremap): a
+/// page-cache frame's reverse map lists it at its new address, and so does
+/// the file's list of private copies for a copy of `page.file_page`.
+pub fn follow_move(root: PhysAddr, page: MovedPage) {
+    let from = Mapper {
+        root,
+        page: page.from,
+    };
+    let to = Mapper {
+        root,
+        page: page.to,
+    };
+    if let Some(fs) = crate::fs::root() {
+        fs.move_mapper(page.frame, from, to, page.file_page.as_ref());
     }
 }

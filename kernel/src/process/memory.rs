@@ -5,14 +5,19 @@
 //! Page faults are resolved in `fault.rs`, copies between the kernel and
 //! user memory in `user_memory.rs`.
 
-use super::fault::release;
+use super::fault::{FAULT_PRESENT, FAULT_WRITE, follow_move, release};
 use crate::fs::root;
 use crate::memory::frames;
 use crate::memory::kernel_space;
-use crate::memory::machine::with_machine;
+use crate::memory::machine::{DirectMap, with_machine};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use mm::address_space::{AddressSpace, CopiedPage, MmapRequest, SyncRange, UnmappedPage};
+use core::ops::Range;
+use mm::address_space::{
+    AddressSpace, CopiedPage, FaultAccess, MmapRequest, MovedPage, SyncRange, UnmappedPage,
+    populates,
+};
+use mm::frame::PAGE_SIZE;
 use mm::page_cache::Mapper;
 use spin::Mutex;
 use x86_64::PhysAddr;
@@ -25,6 +30,10 @@ pub type MemoryRef = Arc<Mutex<UserMemory>>;
 /// There were not enough frames for the page tables.
 #[derive(Debug)]
 pub struct OutOfMemory;
+
+/// Some page of a range to populate could not be faulted in.
+#[derive(Debug)]
+pub struct Unpopulated;
 
 pub struct UserMemory {
     pub address_space: AddressSpace,
@@ -54,10 +63,61 @@ impl UserMemory {
         move |page: UnmappedPage| release(root, page.leaf, page.file_page.as_ref())
     }
 
-    /// mmap(2) in this address space, unmapped pages released.
+    /// The callback mremap reports moved pages to: a page-cache page's
+    /// reverse map, or a private copy's place in its file's list, follows
+    /// the PTE to its new address.
+    pub fn move_follower(&self) -> impl FnMut(MovedPage) + use<> {
+        let root = self.page_table_root();
+        move |page: MovedPage| follow_move(root, page)
+    }
+
+    /// mmap(2) in this address space, unmapped pages released; populated at
+    /// once where Linux would (MAP_POPULATE, MAP_LOCKED, MCL_FUTURE), what
+    /// cannot be had left to fault later, as Linux ignores those errors.
     pub fn mmap(&mut self, request: MmapRequest) -> Result<u64, Errno> {
+        let (flags, len) = (request.flags, request.len);
         let releaser = self.releaser();
-        with_machine(|machine| self.address_space.mmap(request, machine, releaser))
+        let addr = with_machine(|machine| self.address_space.mmap(request, machine, releaser))?;
+        let vma = self
+            .address_space
+            .find_vma(addr)
+            .expect("mmap maps what it returns");
+        if populates(flags, vma) {
+            let _ignored = self.populate(addr..addr + len.next_multiple_of(PAGE_SIZE));
+        }
+        Ok(addr)
+    }
+
+    /// Faults in the pages of `range` as Linux's `__mm_populate` does, with
+    /// the access `mm` names for each VMA (a write for private writable
+    /// memory, so the pages are its own at once). A page that is mapped
+    /// well enough already is left as it is. A page that cannot be had
+    /// (past the end of its file, out of memory) ends that VMA's part, and a
+    /// PROT_NONE VMA cannot be populated at all; the next VMAs are still
+    /// populated, and `Err` says something was missed.
+    pub fn populate(&mut self, range: Range<u64>) -> Result<(), Unpopulated> {
+        let mut outcome = Ok(());
+        for (part, access) in self.address_space.population(range) {
+            let Some(access) = access else {
+                outcome = Err(Unpopulated);
+                continue;
+            };
+            let write = access == FaultAccess::Write;
+            for page in part.step_by(PAGE_SIZE as usize) {
+                let leaf = self.address_space.walker(&DirectMap).lookup(page);
+                let error_code = match leaf {
+                    Some(leaf) if !write || leaf.permissions.writable => continue,
+                    Some(_) => FAULT_PRESENT | FAULT_WRITE,
+                    None if write => FAULT_WRITE,
+                    None => 0,
+                };
+                if self.handle_page_fault(page, error_code).is_err() {
+                    outcome = Err(Unpopulated);
+                    break;
+                }
+            }
+        }
+        outcome
     }
 
     /// The child's copy for fork: private pages shared copy-on-write (each

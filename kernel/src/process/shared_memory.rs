@@ -37,6 +37,14 @@ impl SharedMemory {
             pages: Mutex::new(BTreeMap::new()),
         }))
     }
+
+    /// Whether page `index` of `object` has a frame yet (mincore: a page
+    /// another process touched is resident here too).
+    pub fn has_page(object: &FileRef, index: u64) -> bool {
+        let any: &dyn core::any::Any = object.file().as_ref();
+        any.downcast_ref::<SharedMemory>()
+            .is_some_and(|object| object.pages.lock().contains_key(&index))
+    }
 }
 
 impl Drop for SharedMemory {

@@ -5,15 +5,18 @@ use crate::fs::file::FileKind;
 use crate::fs::in_use::InodeUse;
 use crate::fs::mapping::{DirtyScan, InodeFile};
 use crate::fs::{FileSystem, QueuedWriteback, root};
-use crate::memory::machine::with_machine;
+use crate::memory::machine::{DirectMap, with_machine};
 use crate::process::memory::MemoryRef;
 use crate::process::shared_memory::SharedMemory;
 use crate::sched;
 use abi::Errno;
-use abi::mman::{MAP_ANONYMOUS, MAP_SHARED, MAP_TYPE};
+use abi::mman::{MAP_ANONYMOUS, MAP_SHARED, MAP_TYPE, MCL_CURRENT, MCL_ONFAULT};
 use alloc::sync::Arc;
 use ext2::InodeNumber;
-use mm::address_space::{FileMapping, MmapRequest, MsyncPlan};
+use mm::address_space::{
+    FileMapping, MincoreCursor, MmapRequest, MremapRequest, MsyncPlan, PageSource, USER_END,
+};
+use mm::frame::PAGE_SIZE;
 use mm::vma::FileRef;
 
 /// The running process's memory.
@@ -24,7 +27,7 @@ fn current_memory() -> MemoryRef {
 /// The file (or, for `MAP_SHARED | MAP_ANONYMOUS`, the new shared memory
 /// object) an mmap call maps; `None` for a bad descriptor. ENODEV for a
 /// descriptor that cannot be mapped (a pipe, the console, a directory).
-fn mapped_object(flags: u32, fd: u64) -> Result<Option<FileMapping>, Errno> {
+fn mapped_object(flags: u64, fd: u64) -> Result<Option<FileMapping>, Errno> {
     if flags & MAP_ANONYMOUS != 0 {
         let shared = flags & MAP_TYPE == MAP_SHARED;
         return Ok(shared.then(|| FileMapping {
@@ -61,7 +64,6 @@ pub fn mmap(
     fd: u64,
     offset: u64,
 ) -> Result<u64, Errno> {
-    let flags = flags as u32;
     let request = MmapRequest {
         addr,
         len,
@@ -91,12 +93,20 @@ pub fn mprotect(addr: u64, len: u64, prot: u64) -> Result<u64, Errno> {
     .map(|()| 0)
 }
 
-pub fn mlock(addr: u64, len: u64) -> Result<u64, Errno> {
-    current_memory()
-        .lock()
-        .address_space
-        .mlock(addr, len)
-        .map(|()| 0)
+/// mlock(2) and mlock2(2): `mm` marks the VMAs; the pages are then
+/// faulted in unless the lock is MLOCK_ONFAULT's. A page that cannot be
+/// had (past the end of a file) is ENOMEM, as Linux's `__mm_populate`
+/// error becomes.
+pub fn mlock(addr: u64, len: u64, flags: u32) -> Result<u64, Errno> {
+    let memory = current_memory();
+    let mut memory = memory.lock();
+    memory.address_space.mlock2(addr, len, flags)?;
+    let start = addr & !(PAGE_SIZE - 1);
+    let end = addr.saturating_add(len).min(USER_END);
+    match memory.populate(start..end) {
+        Ok(()) => Ok(0),
+        Err(_) => Err(Errno::ENOMEM),
+    }
 }
 
 pub fn munlock(addr: u64, len: u64) -> Result<u64, Errno> {
@@ -107,17 +117,83 @@ pub fn munlock(addr: u64, len: u64) -> Result<u64, Errno> {
         .map(|()| 0)
 }
 
+/// mlockall(2): with MCL_CURRENT (not on fault) every mapping is faulted
+/// in, what cannot be had skipped (Linux ignores those errors here).
 pub fn mlockall(flags: u64) -> Result<u64, Errno> {
-    current_memory()
-        .lock()
-        .address_space
-        .mlockall(flags as u32)
-        .map(|()| 0)
+    let flags = flags as u32;
+    let memory = current_memory();
+    let mut memory = memory.lock();
+    memory.address_space.mlockall(flags)?;
+    if flags & (MCL_CURRENT | MCL_ONFAULT) == MCL_CURRENT {
+        let _ignored = memory.populate(0..USER_END);
+    }
+    Ok(0)
 }
 
 pub fn munlockall() -> Result<u64, Errno> {
     current_memory().lock().address_space.munlockall();
     Ok(0)
+}
+
+/// mremap(2): the rules are `mm`'s (`AddressSpace::mremap`). Pages it
+/// unmaps are released; pages it moves take their reverse-map entries with
+/// them, so that msync and the flusher find their D bits where they went;
+/// what a locked mapping gained is faulted in.
+pub fn mremap(
+    addr: u64,
+    old_len: u64,
+    new_len: u64,
+    flags: u64,
+    new_addr: u64,
+) -> Result<u64, Errno> {
+    let memory = current_memory();
+    let mut memory = memory.lock();
+    let releaser = memory.releaser();
+    let follower = memory.move_follower();
+    let request = MremapRequest {
+        addr,
+        old_len,
+        new_len,
+        flags,
+        new_addr,
+    };
+    let remapped = with_machine(|machine| {
+        memory
+            .address_space
+            .mremap(request, machine, releaser, follower)
+    })?;
+    if let Some(gained) = remapped.populate {
+        let _ignored = memory.populate(gained);
+    }
+    Ok(remapped.addr)
+}
+
+/// mincore(2): `mm` reports the pages piece by piece; a file's page counts
+/// when the page cache holds it, a shared object's when the object does.
+pub fn mincore(addr: u64, len: u64, vec: u64) -> Result<u64, Errno> {
+    let mut cursor = MincoreCursor::new(addr, len, vec)?;
+    let memory = current_memory();
+    let mut memory = memory.lock();
+    let mut piece = [0u8; 256];
+    while let Some(next) =
+        memory
+            .address_space
+            .mincore_piece(&DirectMap, &mut cursor, &mut piece, is_resident)
+    {
+        let (at, count) = next?;
+        memory.copy_to_user(at, &piece[..count])?;
+    }
+    Ok(0)
+}
+
+/// Whether the page behind a mapping is in memory without being mapped.
+fn is_resident(source: &PageSource) -> bool {
+    match source {
+        PageSource::File(page) => {
+            root().is_some_and(|fs| fs.is_cached_page(page.file.id() as InodeNumber, page.index))
+        }
+        PageSource::SharedAnonymous { object, index } => SharedMemory::has_page(object, *index),
+    }
 }
 
 /// madvise(2): the rules are `mm`'s (`AddressSpace::madvise`); pages it

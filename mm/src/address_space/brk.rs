@@ -51,14 +51,15 @@ impl AddressSpace {
         self.heap.end
     }
 
-    /// Maps `range` as heap, if it and the page above it are free.
+    /// Maps `range` as heap, if it and the page above it are free (and clear
+    /// of a stack's guard gap).
     fn grow_heap<P: PhysAccess, F: FrameAlloc, T: TlbInvalidate>(
         &mut self,
         range: Range<u64>,
         machine: &mut Machine<'_, P, F, T>,
     ) -> bool {
         let guarded_end = range.end.saturating_add(PAGE_SIZE);
-        if guarded_end > USER_END || self.vmas.intersects(range.start..guarded_end) {
+        if guarded_end > USER_END || !self.is_free_for(range.start..guarded_end) {
             return false;
         }
         let request = MmapRequest {

@@ -90,13 +90,18 @@ pub struct SegmentationFault;
 
 impl AddressSpace {
     /// Decides how to resolve a fault at `addr`. `present` says whether the
-    /// page-table entry was present (a protection fault) or not.
+    /// page-table entry was present (a protection fault) or not. A fault just
+    /// below a MAP_GROWSDOWN VMA first extends it down to the page (Linux's
+    /// `expand_stack`), where that is allowed.
     pub fn resolve_fault(
-        &self,
+        &mut self,
         addr: u64,
         access: FaultAccess,
         present: bool,
     ) -> Result<FaultResolution, SegmentationFault> {
+        if self.find_vma(addr).is_none() {
+            self.grow_down_to(addr).ok_or(SegmentationFault)?;
+        }
         let vma = self.find_vma(addr).ok_or(SegmentationFault)?;
         if !allows(vma, access) {
             return Err(SegmentationFault);
@@ -107,20 +112,7 @@ impl AddressSpace {
             writable: false,
             ..full
         };
-        let source = match &vma.attrs.backing {
-            Backing::Anonymous => None,
-            Backing::SharedAnonymous {
-                object,
-                page_offset,
-            } => Some(PageSource::SharedAnonymous {
-                object: object.clone(),
-                index: page_offset + (page - vma.start) / PAGE_SIZE,
-            }),
-            Backing::File { .. } => vma
-                .file_page(page)
-                .map(|(file, index)| PageSource::File(FilePage { file, index })),
-        };
-        Ok(match (vma.attrs.sharing, source, present) {
+        Ok(match (vma.attrs.sharing, vma.page_source(page), present) {
             // Present and allowed: only a write can lack a permission (any
             // accessible entry reads, and mprotect sets X and NX itself).
             (_, _, true) if access != FaultAccess::Write => FaultResolution::Spurious { page },
@@ -157,6 +149,64 @@ impl AddressSpace {
         })
     }
 }
+
+impl AddressSpace {
+    /// Extends the MAP_GROWSDOWN VMA above `addr` down to its page, as
+    /// Linux's `expand_downwards` does: not below `MMAP_MIN_ADDR`, not to
+    /// within the stack guard gap of an accessible VMA below, and not
+    /// beyond the stack size limit. `None` if there is no such VMA or it
+    /// may not grow.
+    fn grow_down_to(&mut self, addr: u64) -> Option<()> {
+        let page = addr & !(PAGE_SIZE - 1);
+        let above = self.vmas.first_ending_after(addr)?.clone();
+        if !above.attrs.grows_down || page < super::map::MMAP_MIN_ADDR {
+            return None;
+        }
+        if let Some(below) = self.vmas.starting_below(above.start).next()
+            && (below.end > page
+                || (!below.attrs.grows_down
+                    && !below.attrs.protection.is_empty()
+                    && page - below.end < STACK_GUARD_GAP))
+        {
+            return None;
+        }
+        if above.end - page > self.stack_limit {
+            return None;
+        }
+        self.vmas.remove_range(above.range());
+        self.vmas
+            .insert(Vma {
+                start: page,
+                ..above
+            })
+            .expect("the grown VMA fits where it was and below");
+        Some(())
+    }
+}
+
+impl Vma {
+    /// The shared page that backs `page` of this VMA: a file page or a page
+    /// of a shared anonymous object. `None` for private anonymous memory.
+    pub fn page_source(&self, page: u64) -> Option<PageSource> {
+        match &self.attrs.backing {
+            Backing::Anonymous => None,
+            Backing::SharedAnonymous {
+                object,
+                page_offset,
+            } => Some(PageSource::SharedAnonymous {
+                object: object.clone(),
+                index: page_offset + (page - self.start) / PAGE_SIZE,
+            }),
+            Backing::File { .. } => self
+                .file_page(page)
+                .map(|(file, index)| PageSource::File(FilePage { file, index })),
+        }
+    }
+}
+
+/// What a MAP_GROWSDOWN VMA keeps free below it (Linux's
+/// `stack_guard_gap`: 256 pages).
+pub const STACK_GUARD_GAP: u64 = 256 * PAGE_SIZE;
 
 /// Whether the VMA's protection permits `access` (x86: any permission reads).
 fn allows(vma: &Vma, access: FaultAccess) -> bool {

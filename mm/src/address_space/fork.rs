@@ -49,6 +49,7 @@ impl AddressSpace {
     ) -> Result<AddressSpace, ForkFailed> {
         let mut child = AddressSpace::with_layout(child_root, self.layout);
         child.heap = self.heap.clone();
+        child.stack_limit = self.stack_limit;
         let copied: alloc::vec::Vec<Vma> = self
             .vmas
             .iter()
@@ -59,6 +60,7 @@ impl AddressSpace {
         let mut outcome = Ok(());
         for mut vma in copied {
             vma.attrs.locked = false;
+            vma.attrs.lock_on_fault = false;
             let copies_pages = vma.attrs.sharing == Sharing::Private && !vma.attrs.wipe_on_fork;
             if copies_pages && outcome.is_ok() {
                 outcome =

@@ -1,7 +1,8 @@
 //! An address space: its VMA tree, its page-table root, and the memory system
 //! calls with Linux x86_64 semantics. One file per system-call family:
-//! [`map`] (mmap, munmap), [`brk`], [`protect`] (mprotect), [`lock`] (mlock
-//! family), [`advise`] (madvise), [`msync`], and [`fork`]'s half of fork.
+//! [`map`] (mmap, munmap), [`remap`] (mremap, mincore), [`brk`], [`protect`]
+//! (mprotect), [`lock`] (mlock family), [`advise`] (madvise), [`msync`], and
+//! [`fork`]'s half of fork.
 //!
 //! The operations take the machine's services as a [`Machine`] and hold no
 //! lock themselves: the kernel serialises calls on one address space (its
@@ -15,6 +16,7 @@ mod lock;
 mod map;
 mod msync;
 mod protect;
+mod remap;
 
 use core::ops::Range;
 
@@ -22,15 +24,19 @@ use crate::frame::{FrameAlloc, PAGE_SIZE, PhysAccess, PhysAddr};
 use crate::vma::{FileRef, Vma, VmaTree};
 use crate::walk::{PageTableWalker, TlbInvalidate, UnmappedLeaf};
 
-pub use fault::{FaultAccess, FaultResolution, PageSource, SegmentationFault};
+pub use fault::{FaultAccess, FaultResolution, PageSource, STACK_GUARD_GAP, SegmentationFault};
 pub use fork::{CopiedPage, ForkFailed};
-pub use map::{FileMapping, MmapRequest};
+pub use map::{FileMapping, MMAP_MIN_ADDR, MmapRequest, populates};
 pub use msync::{MsyncPlan, SyncRange};
+pub use remap::{MincoreCursor, MovedPage, MremapRequest, Remapped};
 
 /// Lowest address a user mapping may start at (Linux's `mmap_min_addr`).
 pub const USER_START: u64 = 0x1000;
 /// End of user space (Linux x86_64 `TASK_SIZE` with 4-level paging).
 pub const USER_END: u64 = 0x7fff_ffff_f000;
+
+/// RLIMIT_STACK's default soft limit on Linux (`_STK_LIM`): 8 MiB.
+pub const DEFAULT_STACK_LIMIT: u64 = 8 << 20;
 
 /// Where mmap looks for free space when it picks the address itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,8 +93,12 @@ pub struct AddressSpace {
     layout: Layout,
     /// `mlockall(MCL_FUTURE)`: new mappings start locked.
     lock_new_mappings: bool,
+    /// With `lock_new_mappings`: `MCL_FUTURE | MCL_ONFAULT`.
+    lock_new_on_fault: bool,
     /// The heap: from the end of the image to the program break.
     heap: Range<u64>,
+    /// How large a MAP_GROWSDOWN VMA may grow (RLIMIT_STACK's soft limit).
+    stack_limit: u64,
 }
 
 impl AddressSpace {
@@ -104,12 +114,19 @@ impl AddressSpace {
             page_table_root,
             layout,
             lock_new_mappings: false,
+            lock_new_on_fault: false,
             heap: 0..0,
+            stack_limit: DEFAULT_STACK_LIMIT,
         }
     }
 
     pub fn vmas(&self) -> &VmaTree {
         &self.vmas
+    }
+
+    /// Sets how far a MAP_GROWSDOWN VMA may grow (setrlimit(RLIMIT_STACK)).
+    pub fn set_stack_limit(&mut self, limit: u64) {
+        self.stack_limit = limit;
     }
 
     /// The VMA containing `addr` (what the page-fault handler asks first).
@@ -124,6 +141,16 @@ impl AddressSpace {
     /// A walker over this address space's page tables.
     pub fn walker<'p, P: PhysAccess>(&self, phys: &'p P) -> PageTableWalker<'p, P> {
         PageTableWalker::new(phys, self.page_table_root)
+    }
+
+    /// Whether `range` is free for a new mapping: nothing mapped there, and
+    /// not within the guard gap below a MAP_GROWSDOWN VMA above it.
+    fn is_free_for(&self, range: Range<u64>) -> bool {
+        !self.vmas.intersects(range.clone())
+            && self
+                .vmas
+                .first_ending_after(range.start)
+                .is_none_or(|next| range.end <= next.start_gap())
     }
 
     /// Removes `range` from the VMA tree and the page tables, frees emptied

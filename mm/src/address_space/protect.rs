@@ -1,20 +1,13 @@
 //! mprotect.
 
 use abi::Errno;
-use abi::mman::{PROT_EXEC, PROT_READ, PROT_WRITE};
+use abi::mman::{PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PROT_WRITE};
 use core::ops::Range;
 
 use super::{AddressSpace, Machine, is_page_aligned, page_align_up};
 use crate::frame::{FrameAlloc, PhysAccess};
 use crate::vma::{Protection, Vma, VmaAttrs};
 use crate::walk::{PagePermissions, TlbInvalidate};
-
-/// `PROT_SEM`: accepted and ignored, as on Linux.
-const PROT_SEM: u32 = 0x8;
-/// `PROT_GROWSDOWN` / `PROT_GROWSUP`: only meaningful on growable VMAs,
-/// which this kernel does not have.
-const PROT_GROWSDOWN: u32 = 0x0100_0000;
-const PROT_GROWSUP: u32 = 0x0200_0000;
 
 impl Vma {
     /// The most a page-table entry of this VMA may allow. Whether a private
@@ -34,7 +27,7 @@ impl AddressSpace {
     /// that refuses the change) are changed even when an error is returned.
     pub fn mprotect<P: PhysAccess, F: FrameAlloc, T: TlbInvalidate>(
         &mut self,
-        addr: u64,
+        mut addr: u64,
         len: u64,
         prot: u32,
         machine: &mut Machine<'_, P, F, T>,
@@ -56,16 +49,15 @@ impl AddressSpace {
         }
         let first = self
             .vmas
-            .overlapping(addr..end)
-            .next()
+            .first_ending_after(addr)
+            .filter(|vma| vma.start < end)
             .ok_or(Errno::ENOMEM)?;
-        if grows != 0 {
-            let outside = grows == PROT_GROWSUP && first.start > addr;
-            return Err(if outside {
-                Errno::ENOMEM
-            } else {
-                Errno::EINVAL
-            });
+        match grows {
+            PROT_GROWSDOWN if !first.attrs.grows_down => return Err(Errno::EINVAL),
+            PROT_GROWSDOWN => addr = first.start,
+            PROT_GROWSUP if first.start > addr => return Err(Errno::ENOMEM),
+            PROT_GROWSUP => return Err(Errno::EINVAL),
+            _ => {}
         }
         let protection = Protection::from_bits_truncate(prot);
         let (changeable, outcome) = self.changeable_prefix(addr..end, |attrs| {

@@ -9,7 +9,8 @@ use abi::mman::{
     MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, MAP_TYPE, PROT_READ, PROT_WRITE,
 };
 use mm::address_space::{
-    AddressSpace, CopiedPage, FileMapping, Layout, Machine, MmapRequest, UnmappedPage,
+    AddressSpace, CopiedPage, FileMapping, Layout, Machine, MincoreCursor, MmapRequest, MovedPage,
+    MremapRequest, PageSource, Remapped, UnmappedPage,
 };
 use mm::emulated::{EmulatedFrames, EmulatedMemory, RecordingTlb};
 use mm::frame::{FrameAlloc, PAGE_SIZE, PhysAddr};
@@ -117,7 +118,7 @@ impl Process {
         addr: u64,
         len: u64,
         prot: u32,
-        flags: u32,
+        flags: u64,
         file: Option<FileMapping>,
         offset: u64,
     ) -> Result<u64, Errno> {
@@ -160,6 +161,56 @@ impl Process {
     pub fn munmap(&mut self, addr: u64, len: u64) -> Result<(), Errno> {
         let (space, mut machine, unmapped) = self.parts();
         space.munmap(addr, len, &mut machine, |page| unmapped.push(page))
+    }
+
+    /// mremap(2); the pages that moved are returned beside the answer.
+    pub fn mremap(&mut self, request: MremapRequest) -> (Result<Remapped, Errno>, Vec<MovedPage>) {
+        let mut moved = Vec::new();
+        let (space, mut machine, unmapped) = self.parts();
+        let result = space.mremap(
+            request,
+            &mut machine,
+            |page| unmapped.push(page),
+            |page| moved.push(page),
+        );
+        (result, moved)
+    }
+
+    /// mincore(2) into a vector at user address `vec`, with `cached` saying
+    /// which file pages the page cache holds, carried out as the kernel
+    /// does: the bytes copied out (in order, from `vec` on) and the answer.
+    pub fn mincore_with(
+        &self,
+        addr: u64,
+        len: u64,
+        vec: u64,
+        mut cached: impl FnMut(&PageSource) -> bool,
+    ) -> (Vec<u8>, Result<(), Errno>) {
+        let mut out = Vec::new();
+        let mut cursor = match MincoreCursor::new(addr, len, vec) {
+            Ok(cursor) => cursor,
+            Err(errno) => return (out, Err(errno)),
+        };
+        let mut piece = [0u8; 512];
+        while let Some(next) =
+            self.space
+                .mincore_piece(&self.memory, &mut cursor, &mut piece, &mut cached)
+        {
+            match next {
+                Ok((at, count)) => {
+                    assert_eq!(at, vec + out.len() as u64, "pieces out of order");
+                    out.extend_from_slice(&piece[..count]);
+                }
+                Err(errno) => return (out, Err(errno)),
+            }
+        }
+        (out, Ok(()))
+    }
+
+    /// mincore(2) of memory without file pages in the cache.
+    pub fn mincore(&self, addr: u64, len: u64) -> Result<Vec<u8>, Errno> {
+        let (bytes, result) = self.mincore_with(addr, len, 0x1000_0000, |_| false);
+        result.map(|()| bytes)
     }
 
     pub fn brk(&mut self, requested: u64) -> u64 {

@@ -54,7 +54,7 @@ fn access_the_protection_forbids_is_segv() {
             0,
         )
         .unwrap();
-    let space = &process.space;
+    let space = &mut process.space;
     assert_eq!(
         space.resolve_fault(read_only, FaultAccess::Write, false),
         Err(SegmentationFault)

@@ -21,7 +21,7 @@ fn fork_maps_private_pages_read_only_in_both_address_spaces() {
     process.map_anonymous(BASE, 2 * PAGE);
     let frame = process.touch(BASE);
     assert!(process.store(BASE));
-    let (child, copied) = process.fork();
+    let (mut child, copied) = process.fork();
     assert_eq!(copied.len(), 1);
     assert_eq!((copied[0].page, copied[0].frame), (BASE, frame));
     assert_eq!(copied[0].file_page, None);
@@ -30,7 +30,7 @@ fn fork_maps_private_pages_read_only_in_both_address_spaces() {
     let leaf = child.walker(&process.memory).lookup(BASE).unwrap();
     assert_eq!((leaf.frame, leaf.permissions.writable), (frame, false));
     assert!(process.tlb.invalidated_pages.contains(&BASE));
-    for space in [&process.space, &child] {
+    for space in [&mut process.space, &mut child] {
         assert!(matches!(
             space.resolve_fault(BASE, FaultAccess::Write, true),
             Ok(FaultResolution::CopyOnWrite { .. })
@@ -48,7 +48,7 @@ fn fork_leaves_shared_pages_for_the_child_to_fault_in() {
     process.map_shared_file(BASE, 2 * PAGE, 9, 0);
     process.touch(BASE);
     assert!(process.store(BASE));
-    let (child, copied) = process.fork();
+    let (mut child, copied) = process.fork();
     assert!(copied.is_empty());
     assert!(process.store(BASE), "a shared page stays writable");
     let leaf = process.space.walker(&process.memory).lookup(BASE).unwrap();

@@ -1,5 +1,9 @@
 use abi::Errno;
-use abi::mman::{MAP_ANONYMOUS, MAP_PRIVATE, MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT};
+use abi::mman::{
+    MAP_ANONYMOUS, MAP_FIXED, MAP_POPULATE, MAP_PRIVATE, MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT,
+    MLOCK_ONFAULT, PROT_NONE, PROT_READ,
+};
+use mm::address_space::{FaultAccess, populates};
 
 use crate::common::{PAGE, Process, RW};
 
@@ -106,4 +110,88 @@ fn mlockall_locks_current_and_future_mappings_until_munlockall() {
         .mmap(0, PAGE, RW, MAP_PRIVATE | MAP_ANONYMOUS, None, 0)
         .unwrap();
     assert!(!locked(&process, after));
+}
+
+fn locked_on_fault(process: &Process, addr: u64) -> bool {
+    process.space.find_vma(addr).unwrap().attrs.lock_on_fault
+}
+
+// man mlock2: "EINVAL Unknown flags were specified"; MLOCK_ONFAULT "Lock pages that are
+// currently resident and mark the entire range so that the remaining nonresident pages are
+// locked when they are populated by a page fault."
+#[test]
+fn mlock2_takes_mlock_onfault_and_nothing_else() {
+    let mut process = Process::new();
+    process.map_anonymous(A, 2 * PAGE);
+    assert_eq!(process.space.mlock2(A, PAGE, 2), Err(Errno::EINVAL));
+    assert!(!locked(&process, A));
+    assert_eq!(process.space.mlock2(A, PAGE, MLOCK_ONFAULT), Ok(()));
+    assert!(locked(&process, A) && locked_on_fault(&process, A));
+    assert_eq!(process.space.mlock2(A, PAGE, 0), Ok(()));
+    assert!(locked(&process, A) && !locked_on_fault(&process, A));
+    assert_eq!(process.space.population(A..A + 2 * PAGE).len(), 2);
+}
+
+// Linux apply_mlockall_flags: MCL_FUTURE without MCL_CURRENT leaves the current VMAs alone
+// (MCL_ONFAULT only changes how the future ones lock), and MCL_FUTURE | MCL_ONFAULT maps new
+// memory locked on fault, which is not populated.
+#[test]
+fn mlockall_future_on_fault_leaves_current_vmas_and_locks_new_ones_on_fault() {
+    let mut process = Process::new();
+    process.map_anonymous(A, PAGE);
+    process.space.mlock(A, PAGE).unwrap();
+    assert_eq!(process.space.mlockall(MCL_FUTURE | MCL_ONFAULT), Ok(()));
+    assert!(locked(&process, A) && !locked_on_fault(&process, A));
+    let later = process
+        .mmap(0, PAGE, RW, MAP_PRIVATE | MAP_ANONYMOUS, None, 0)
+        .unwrap();
+    assert!(locked(&process, later) && locked_on_fault(&process, later));
+    let vma = process.space.find_vma(later).unwrap();
+    assert!(!populates(MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, vma));
+    assert_eq!(process.space.mlockall(MCL_CURRENT | MCL_ONFAULT), Ok(()));
+    assert!(locked_on_fault(&process, A));
+}
+
+// Linux populate_vma_page_range: a writable private VMA is populated with FOLL_WRITE (its own
+// copies at once), anything else by reading; PROT_NONE memory cannot be (GUP refuses it), and
+// VMAs locked on fault need nothing.
+#[test]
+fn population_writes_private_writable_memory_and_reads_the_rest() {
+    let mut process = Process::new();
+    process.map_anonymous(A, PAGE);
+    process.map_shared_file(A + PAGE, PAGE, 1, 0);
+    process
+        .mmap(
+            A + 2 * PAGE,
+            PAGE,
+            PROT_READ,
+            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+            None,
+            0,
+        )
+        .unwrap();
+    process
+        .mmap(
+            A + 3 * PAGE,
+            PAGE,
+            PROT_NONE,
+            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+            None,
+            0,
+        )
+        .unwrap();
+    process.map_anonymous(A + 4 * PAGE, PAGE);
+    process
+        .space
+        .mlock2(A + 4 * PAGE, PAGE, MLOCK_ONFAULT)
+        .unwrap();
+    assert_eq!(
+        process.space.population(A + 8..A + 5 * PAGE),
+        vec![
+            (A + 8..A + PAGE, Some(FaultAccess::Write)),
+            (A + PAGE..A + 2 * PAGE, Some(FaultAccess::Read)),
+            (A + 2 * PAGE..A + 3 * PAGE, Some(FaultAccess::Read)),
+            (A + 3 * PAGE..A + 4 * PAGE, None),
+        ]
+    );
 }

@@ -8,10 +8,8 @@ use mm::vma::{Backing, Protection, Sharing};
 
 use crate::common::{PAGE, Process, RW, file, ro_file, rw_file};
 
-const ANON: u32 = MAP_PRIVATE | MAP_ANONYMOUS;
+const ANON: u64 = MAP_PRIVATE | MAP_ANONYMOUS;
 const A: u64 = 0x10_0000;
-/// MAP_SYNC: a flag Linux knows but accepts only for DAX files.
-const MAP_SYNC: u32 = 0x8_0000;
 
 // man mmap: "EINVAL (since Linux 2.6.12) length was 0."
 #[test]
@@ -83,20 +81,29 @@ fn mmap_shared_validate_maps_the_file_shared() {
 }
 
 // man mmap: MAP_SHARED_VALIDATE "... mmap() will fail with the error EOPNOTSUPP" for unknown
-// flags; with plain MAP_SHARED Linux ignores them (LEGACY_MAP_MASK).
+// flags; with plain MAP_SHARED Linux ignores them (LEGACY_MAP_MASK), bits above 31 included.
 #[test]
 fn mmap_shared_validate_with_unknown_flag_is_eopnotsupp() {
     let mut process = Process::new();
-    let flags = MAP_SHARED_VALIDATE | MAP_SYNC;
-    assert_eq!(
-        process.mmap(0, PAGE, RW, flags, Some(rw_file(1)), 0),
-        Err(Errno::EOPNOTSUPP)
-    );
-    assert!(
-        process
-            .mmap(0, PAGE, RW, MAP_SHARED | MAP_SYNC, Some(rw_file(1)), 0)
-            .is_ok()
-    );
+    for unknown in [0x8000_0000, 1 << 32, 0x200] {
+        assert_eq!(
+            process.mmap(
+                0,
+                PAGE,
+                RW,
+                MAP_SHARED_VALIDATE | unknown,
+                Some(rw_file(1)),
+                0
+            ),
+            Err(Errno::EOPNOTSUPP),
+            "flag {unknown:#x}"
+        );
+        assert!(
+            process
+                .mmap(0, PAGE, RW, MAP_SHARED | unknown, Some(rw_file(1)), 0)
+                .is_ok()
+        );
+    }
 }
 
 // Linux 6.x do_mmap: the anonymous switch knows MAP_SHARED and MAP_PRIVATE only, so

@@ -1,5 +1,5 @@
 use abi::Errno;
-use abi::mman::{MAP_FIXED, MAP_SHARED, PROT_NONE, PROT_READ, PROT_WRITE};
+use abi::mman::{MAP_FIXED, MAP_SHARED, PROT_GROWSDOWN, PROT_NONE, PROT_READ, PROT_WRITE};
 use mm::vma::Protection;
 
 use crate::common::{PAGE, Process, RW, ro_file};
@@ -109,14 +109,14 @@ fn mprotect_write_on_shared_mapping_of_read_only_file_is_eacces() {
     assert_eq!(protection(&process, A), Protection::READ);
 }
 
-// Linux: PROT_GROWSDOWN needs a VM_GROWSDOWN VMA (this kernel has none), and both grow
-// directions together are EINVAL.
+// Linux: PROT_GROWSDOWN needs a VM_GROWSDOWN VMA, and both grow directions together are
+// EINVAL.
 #[test]
 fn mprotect_grows_flags_without_growable_vma_are_einval() {
     let mut process = Process::new();
     process.map_anonymous(A, PAGE);
     assert_eq!(
-        process.mprotect(A, PAGE, PROT_READ | 0x0100_0000),
+        process.mprotect(A, PAGE, PROT_READ | PROT_GROWSDOWN),
         Err(Errno::EINVAL)
     );
     assert_eq!(

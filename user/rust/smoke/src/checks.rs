@@ -58,7 +58,7 @@ fn write_to_stdout() -> Result<(), Why> {
 }
 
 /// Maps `pages` read-write anonymous pages (`MAP_PRIVATE` or `MAP_SHARED`).
-fn map_anonymous(pages: usize, sharing: u32) -> Result<&'static mut [u8], Why> {
+fn map_anonymous(pages: usize, sharing: u64) -> Result<&'static mut [u8], Why> {
     // SAFETY: a mapping without MAP_FIXED replaces no memory.
     let addr = unsafe {
         sys::mmap(

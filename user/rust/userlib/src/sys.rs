@@ -184,7 +184,7 @@ pub unsafe fn mmap(
     addr: usize,
     len: usize,
     prot: u32,
-    flags: u32,
+    flags: u64,
     fd: i32,
     offset: i64,
 ) -> Result<*mut u8, SysError> {
