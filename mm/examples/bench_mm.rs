@@ -4,7 +4,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use mm::emulated::{EmulatedMemory, RecordingTlb};
+use mm::emulated::EmulatedMemory;
 use mm::frame::{FrameAlloc, PAGE_SIZE, PhysAddr};
 use mm::page_cache::{PageCache, PageState, plan_write_runs};
 use mm::vma::{Backing, Protection, Sharing, Vma, VmaAttrs, VmaTree};
@@ -66,7 +66,7 @@ fn dirty_scan(label: &str, pages: &[u64], dirty_every: usize) {
         stats.tables_visited,
     );
 
-    let mut tlb = RecordingTlb::default();
+    let mut tlb = memory.tlb();
     let started = Instant::now();
     let cleared = walker
         .clear_dirty(RANGE_START..RANGE_END)

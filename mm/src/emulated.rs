@@ -1,13 +1,19 @@
 //! An emulated machine for host tests and benchmarks: physical memory made of
-//! heap frames, a frame allocator over it that catches double frees, and a
-//! TLB that records what it was asked to invalidate.
+//! heap frames, a frame allocator over it that catches double frees, and an
+//! MMU with a TLB that is wrong the way hardware is: a translation it cached
+//! stays in use until it is invalidated, so a missed invalidation shows up as
+//! a store that should have faulted, or a D bit that never reaches the page
+//! table, rather than as a missing log entry.
 //!
 //! Only page tables need real bytes; the frames that leaves point to can be
 //! any aligned address outside the emulated memory, since `mm` never reads
 //! user data.
 
 use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::rc::Rc;
 use alloc::vec::Vec;
+use core::cell::RefCell;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::frame::{FrameAlloc, PAGE_SIZE, PhysAccess, PhysAddr};
@@ -17,9 +23,36 @@ use crate::walk::TlbInvalidate;
 /// entry can never look like a valid table address).
 const BASE: u64 = 0x10_0000;
 
-/// A run of emulated 4 KiB frames starting at physical address `BASE`.
+/// Page-table entry bits the emulated MMU reads and sets.
+const PRESENT: u64 = 1 << 0;
+const WRITABLE: u64 = 1 << 1;
+const USER: u64 = 1 << 2;
+const ACCESSED: u64 = 1 << 5;
+const DIRTY: u64 = 1 << 6;
+const FRAME: u64 = 0x000f_ffff_ffff_f000;
+
+/// What a TLB entry remembers of a leaf: whether it allowed writing and
+/// whether its D bit was known to be set (then a store does not touch the
+/// page table at all).
+#[derive(Clone, Copy, Debug)]
+struct Translation {
+    writable: bool,
+    dirty: bool,
+}
+
+/// The one CPU's TLB: translations of the address space whose root was last
+/// used (a store under another root is a CR3 load, which drops them all).
+#[derive(Debug, Default)]
+struct TlbEntries {
+    root: Option<PhysAddr>,
+    pages: BTreeMap<u64, Translation>,
+}
+
+/// A run of emulated 4 KiB frames starting at physical address `BASE`, and
+/// the MMU that reaches them.
 pub struct EmulatedMemory {
     frames: Vec<Box<[AtomicU64; 512]>>,
+    tlb: Rc<RefCell<TlbEntries>>,
 }
 
 impl EmulatedMemory {
@@ -35,7 +68,20 @@ impl EmulatedMemory {
                 .collect(),
             allocated: alloc::vec![false; frame_count],
         };
-        (EmulatedMemory { frames }, allocator)
+        let memory = EmulatedMemory {
+            frames,
+            tlb: Rc::default(),
+        };
+        (memory, allocator)
+    }
+
+    /// The TLB of this memory's MMU, as the page-table code invalidates it.
+    pub fn tlb(&self) -> EmulatedTlb {
+        EmulatedTlb {
+            entries: Rc::clone(&self.tlb),
+            invalidated_pages: Vec::new(),
+            full_flushes: 0,
+        }
     }
 
     /// The first physical address past the emulated memory: tests use
@@ -55,30 +101,70 @@ impl EmulatedMemory {
     }
 
     /// What the MMU does for a user-mode store to `addr` under the tables
-    /// rooted at `root` (with nothing cached in a TLB): translate through
-    /// four levels, setting the A bit of every entry it uses and the D bit of
-    /// the leaf. Returns false where the CPU would page-fault (not present,
-    /// not user, or read-only).
+    /// rooted at `root`. A cached translation that allows writing is used as
+    /// it is, even if the page table changed since: with its D bit known set
+    /// the store touches no entry; otherwise the MMU walks again to set D,
+    /// and faults if the leaf no longer allows the store. Without a cached
+    /// translation it walks the four levels, setting the A bit of every
+    /// entry it uses and the D bit of the leaf, and caches the result.
+    /// Returns false where the CPU would page-fault (not present, not user,
+    /// or read-only); a fault drops the page's cached translation.
     pub fn user_store(&self, root: PhysAddr, addr: u64) -> bool {
-        const REQUIRED: u64 = 0b111; // present, writable, user
-        const ACCESSED: u64 = 0x20;
-        const ACCESSED_AND_DIRTY: u64 = 0x60;
+        let page = addr & !(PAGE_SIZE - 1);
+        let mut tlb = self.tlb.borrow_mut();
+        if tlb.root != Some(root) {
+            tlb.root = Some(root);
+            tlb.pages.clear();
+        }
+        if let Some(cached) = tlb.pages.get(&page).copied() {
+            if cached.writable && cached.dirty {
+                return true;
+            }
+            tlb.pages.remove(&page);
+            if !cached.writable {
+                return false;
+            }
+        }
+        let stored = self.walk_for_store(root, page);
+        if stored {
+            let translation = Translation {
+                writable: true,
+                dirty: true,
+            };
+            tlb.pages.insert(page, translation);
+        }
+        stored
+    }
+
+    /// The page walk of a store: A on every level and D on the leaf, or
+    /// false if some level does not allow a user store.
+    fn walk_for_store(&self, root: PhysAddr, page: u64) -> bool {
+        const REQUIRED: u64 = PRESENT | WRITABLE | USER;
         let mut table = root;
         for shift in [39, 30, 21, 12] {
-            let slot = self.entry(table, ((addr >> shift) % 512) as usize);
+            let slot = self.entry(table, ((page >> shift) % 512) as usize);
             let entry = slot.load(Ordering::Acquire);
             if entry & REQUIRED != REQUIRED {
                 return false;
             }
             let used = if shift == 12 {
-                ACCESSED_AND_DIRTY
+                ACCESSED | DIRTY
             } else {
                 ACCESSED
             };
             slot.fetch_or(used, Ordering::AcqRel);
-            table = PhysAddr::new(entry & 0x000f_ffff_ffff_f000);
+            table = PhysAddr::new(entry & FRAME);
         }
         true
+    }
+
+    /// Whether a translation for the page of `addr` is cached (for tests of
+    /// the invalidation protocol).
+    pub fn tlb_holds(&self, addr: u64) -> bool {
+        self.tlb
+            .borrow()
+            .pages
+            .contains_key(&(addr & !(PAGE_SIZE - 1)))
     }
 }
 
@@ -128,19 +214,23 @@ impl FrameAlloc for EmulatedFrames {
     }
 }
 
-/// A TLB that remembers the invalidations it was asked for.
-#[derive(Debug, Default)]
-pub struct RecordingTlb {
+/// The emulated MMU's TLB as the page-table code sees it: invalidating an
+/// entry drops the cached translation, and every request is also recorded.
+#[derive(Debug)]
+pub struct EmulatedTlb {
+    entries: Rc<RefCell<TlbEntries>>,
     pub invalidated_pages: Vec<u64>,
     pub full_flushes: usize,
 }
 
-impl TlbInvalidate for RecordingTlb {
+impl TlbInvalidate for EmulatedTlb {
     fn invalidate_page(&mut self, page: u64) {
+        self.entries.borrow_mut().pages.remove(&page);
         self.invalidated_pages.push(page);
     }
 
     fn invalidate_all(&mut self) {
+        self.entries.borrow_mut().pages.clear();
         self.full_flushes += 1;
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 
-use mm::emulated::{EmulatedFrames, EmulatedMemory, RecordingTlb};
+use mm::emulated::{EmulatedFrames, EmulatedMemory};
 use mm::frame::{FrameAlloc, PAGE_SIZE, PhysAddr};
 use mm::walk::{MapError, PagePermissions, PageTableWalker};
 
@@ -132,7 +132,7 @@ fn clearing_dirty_bits_hands_out_pages_only_after_invalidating_and_leaves_none_d
     let mut walker = machine.walker();
     let pending = walker.clear_dirty(RANGE_START..RANGE_END);
     assert_eq!(pending.len(), dirty.len());
-    let mut tlb = RecordingTlb::default();
+    let mut tlb = machine.memory.tlb();
     let written: Vec<u64> = pending
         .invalidate_tlb(&mut tlb)
         .iter()
@@ -151,7 +151,7 @@ fn a_store_after_clearing_makes_the_page_dirty_again() {
     machine.map(&BTreeSet::from([page, page + PAGE_SIZE]));
     assert!(machine.memory.user_store(machine.root, page));
     let mut walker = machine.walker();
-    let mut tlb = RecordingTlb::default();
+    let mut tlb = machine.memory.tlb();
     let cleared = walker
         .clear_dirty(page..page + 2 * PAGE_SIZE)
         .invalidate_tlb(&mut tlb);
@@ -178,7 +178,7 @@ fn unmapping_reports_every_leaf_and_frees_the_tables_it_emptied() {
     );
     let pending = PageTableWalker::new(&machine.memory, machine.root).unmap(RANGE_START..RANGE_END);
     assert_eq!(pending.emptied_table_count(), tables as usize - 1);
-    let mut tlb = RecordingTlb::default();
+    let mut tlb = machine.memory.tlb();
     let mut leaves = Vec::new();
     pending.finish(&mut tlb, &mut machine.frames, |leaf| leaves.push(leaf));
     assert_eq!(tlb.full_flushes, 1);
@@ -217,7 +217,7 @@ fn unmapping_part_of_a_table_keeps_the_tables_still_in_use() {
         (pending.leaf_count(), pending.emptied_table_count()),
         (1, 0)
     );
-    let mut tlb = RecordingTlb::default();
+    let mut tlb = machine.memory.tlb();
     pending.finish(&mut tlb, &mut machine.frames, |_| {});
     assert_eq!(tlb.invalidated_pages, [page]);
     assert_eq!(machine.frames.free_count(), free_after_map);
@@ -309,7 +309,7 @@ fn dirty_scans_skip_page_tables_untouched_since_their_last_whole_scan() {
         assert!(machine.memory.user_store(machine.root, page));
     }
     let mut walker = machine.walker();
-    let mut tlb = RecordingTlb::default();
+    let mut tlb = machine.memory.tlb();
     let found = walker.clear_dirty(region.clone()).invalidate_tlb(&mut tlb);
     assert_eq!(found.len(), 2);
     assert_eq!(walker.stats().ptes_scanned, 1024);
@@ -349,7 +349,7 @@ fn a_partial_scan_leaves_the_page_table_to_be_scanned_again() {
     machine.map(&pages);
     let far_page = base + 300 * PAGE_SIZE;
     assert!(machine.memory.user_store(machine.root, far_page));
-    let mut tlb = RecordingTlb::default();
+    let mut tlb = machine.memory.tlb();
     let mut walker = machine.walker();
     let part = walker.clear_dirty(base..base + 100 * PAGE_SIZE);
     assert!(part.invalidate_tlb(&mut tlb).is_empty());
@@ -378,7 +378,7 @@ fn a_scan_of_most_of_a_page_table_quiets_it_when_the_rest_is_untouched() {
     for page in stored {
         assert!(machine.memory.user_store(machine.root, page));
     }
-    let mut tlb = RecordingTlb::default();
+    let mut tlb = machine.memory.tlb();
     let mut walker = machine.walker();
     let found = walker.clear_dirty(range.clone()).invalidate_tlb(&mut tlb);
     assert_eq!(
@@ -426,7 +426,7 @@ fn a_partial_scan_never_quiets_a_table_whose_rest_was_touched() {
         assert!(machine.memory.user_store(machine.root, page));
     }
     let most = base + PAGE_SIZE..base + MIB2;
-    let mut tlb = RecordingTlb::default();
+    let mut tlb = machine.memory.tlb();
     for expected in [vec![inside], vec![]] {
         let mut walker = machine.walker();
         let found = walker.clear_dirty(most.clone()).invalidate_tlb(&mut tlb);
@@ -455,7 +455,7 @@ fn a_recorded_kernel_store_is_found_by_the_next_scan() {
     let pages: BTreeSet<u64> = (base..base + MIB2).step_by(PAGE_SIZE as usize).collect();
     let mut machine = Machine::new(64);
     machine.map(&pages);
-    let mut tlb = RecordingTlb::default();
+    let mut tlb = machine.memory.tlb();
     let mut walker = machine.walker();
     assert!(
         walker
@@ -488,7 +488,7 @@ fn a_store_recorded_where_nothing_is_mapped_changes_no_entry() {
     walker.record_store(base + MIB2);
     let pending = walker.unmap(base..base + PAGE_SIZE);
     assert_eq!(pending.emptied_table_count(), 3, "PT, PD and PDPT freed");
-    pending.finish(&mut RecordingTlb::default(), &mut machine.frames, |_| {});
+    pending.finish(&mut machine.memory.tlb(), &mut machine.frames, |_| {});
     assert_eq!(machine.frames.free_count(), free_before + 3);
 }
 
@@ -500,7 +500,7 @@ fn dirty_scan_finds_loud_page_tables_anywhere_in_a_directory() {
     let pages: BTreeSet<u64> = (0..512).map(|n| base + n * MIB2).collect();
     let mut machine = Machine::new(600);
     machine.map(&pages);
-    let mut tlb = RecordingTlb::default();
+    let mut tlb = machine.memory.tlb();
     // Quiet every table first (each is scanned whole).
     drop(
         machine
@@ -564,7 +564,7 @@ fn moving_leaves_keeps_their_bits_and_a_quiet_table_is_scanned_again() {
         .collect();
     let mut machine = Machine::new(64);
     machine.map(&pages);
-    let mut tlb = RecordingTlb::default();
+    let mut tlb = machine.memory.tlb();
     for _ in 0..2 {
         let quiet = machine
             .walker()
@@ -629,4 +629,49 @@ fn moving_without_frames_for_tables_moves_nothing() {
         Some(MapError::OutOfFrames)
     );
     assert!(walker.lookup(source).is_some());
+}
+
+// The emulated TLB behaves as the hardware's: between clearing D and invalidating, a store
+// through the cached translation (D known set) touches no entry — which is why the page is
+// already in the list to write — and after the invalidation the next store walks and sets D.
+#[test]
+fn a_store_through_a_stale_translation_sets_no_dirty_bit_until_invalidated() {
+    let mut machine = Machine::new(16);
+    let page = 0x40_0000;
+    machine.map(&BTreeSet::from([page]));
+    assert!(machine.memory.user_store(machine.root, page));
+    let mut tlb = machine.memory.tlb();
+    let mut walker = machine.walker();
+    let pending = walker.clear_dirty(page..page + PAGE_SIZE);
+    assert!(machine.memory.user_store(machine.root, page));
+    assert_eq!(walker.find_dirty(page..page + PAGE_SIZE), Vec::<u64>::new());
+    let written: Vec<u64> = pending
+        .invalidate_tlb(&mut tlb)
+        .iter()
+        .map(|d| d.page)
+        .collect();
+    assert_eq!(written, [page], "the store is in the page written out");
+    assert!(!machine.memory.tlb_holds(page));
+    assert!(machine.memory.user_store(machine.root, page));
+    assert_eq!(walker.find_dirty(page..page + PAGE_SIZE), [page]);
+}
+
+// Taking W away changes nothing for a translation the TLB holds until it is invalidated: the
+// emulated MMU keeps storing, as a CPU would, so a missed invalidation is a store that lands.
+#[test]
+fn write_protection_takes_effect_once_the_tlb_is_invalidated() {
+    let mut machine = Machine::new(16);
+    let page = 0x40_0000;
+    machine.map(&BTreeSet::from([page]));
+    assert!(machine.memory.user_store(machine.root, page));
+    let mut tlb = machine.memory.tlb();
+    let mut walker = machine.walker();
+    let (_, flush) = walker.write_protect(page..page + PAGE_SIZE);
+    assert!(
+        machine.memory.user_store(machine.root, page),
+        "the stale writable translation is still used"
+    );
+    flush.invalidate(&mut tlb);
+    assert!(!machine.memory.user_store(machine.root, page));
+    assert_eq!(tlb.invalidated_pages, [page]);
 }

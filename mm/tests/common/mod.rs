@@ -12,7 +12,7 @@ use mm::address_space::{
     AddressSpace, CopiedPage, FileMapping, Layout, Machine, MincoreCursor, MmapRequest, MovedPage,
     MremapRequest, PageSource, Remapped, UnmappedPage,
 };
-use mm::emulated::{EmulatedFrames, EmulatedMemory, RecordingTlb};
+use mm::emulated::{EmulatedFrames, EmulatedMemory, EmulatedTlb};
 use mm::frame::{FrameAlloc, PAGE_SIZE, PhysAddr};
 use mm::vma::{FileRef, MappedFile};
 
@@ -55,7 +55,7 @@ pub fn ro_file(id: u64) -> FileMapping {
 pub struct Process {
     pub memory: EmulatedMemory,
     pub frames: EmulatedFrames,
-    pub tlb: RecordingTlb,
+    pub tlb: EmulatedTlb,
     pub space: AddressSpace,
     /// Every page reported by munmap or a replacing mmap.
     pub unmapped: Vec<UnmappedPage>,
@@ -73,9 +73,9 @@ impl Process {
         let root = frames.alloc_frame().expect("a root table");
         let next_user_frame = memory.end().as_u64();
         Process {
+            tlb: memory.tlb(),
             memory,
             frames,
-            tlb: RecordingTlb::default(),
             space: AddressSpace::with_layout(root, layout),
             unmapped: Vec::new(),
             next_user_frame,
@@ -88,7 +88,7 @@ impl Process {
         &mut self,
     ) -> (
         &mut AddressSpace,
-        Machine<'_, EmulatedMemory, EmulatedFrames, RecordingTlb>,
+        Machine<'_, EmulatedMemory, EmulatedFrames, EmulatedTlb>,
         &mut Vec<UnmappedPage>,
     ) {
         let machine = Machine {
@@ -225,7 +225,7 @@ impl Process {
 
     /// The emulated machine alone, for a call on another address space in
     /// the same memory (a forked child's).
-    pub fn machine(&mut self) -> Machine<'_, EmulatedMemory, EmulatedFrames, RecordingTlb> {
+    pub fn machine(&mut self) -> Machine<'_, EmulatedMemory, EmulatedFrames, EmulatedTlb> {
         self.parts().1
     }
 
