@@ -433,6 +433,26 @@ static int mmap_hint_below_mmap_min_addr_is_raised_to_it(void)
 	return 0;
 }
 
+static int mmap_fixed_at_address_zero_works_for_root(void)
+{
+	void *got = mmap(NULL, page, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	/* Laundered through a volatile, so the compiler cannot see a null pointer being used. */
+	volatile uintptr_t address = (uintptr_t)got;
+	volatile unsigned char *byte = (volatile unsigned char *)(address + 100);
+	int result = 0;
+
+	if (got == MAP_FAILED)
+		return fail("mmap at 0: expected a mapping got %s", errno_name(errno));
+	if (address != 0)
+		result = fail("expected address 0 got %p", got);
+	*byte = 0x5a;
+	if (result == 0 && *byte != 0x5a)
+		result = fail("the store at 100 did not read back");
+	munmap(got, page);
+	return result;
+}
+
 /* ---- mremap ---- */
 
 /* A private anonymous mapping of `pages` pages with `free_after` free pages after it, or NULL. */
@@ -963,6 +983,8 @@ int main(int argc, char **argv)
 		     "man mmap: MAP_32BIT: the mapping is placed in the first 2 GiB"),
 		CASE(mmap_hint_below_mmap_min_addr_is_raised_to_it,
 		     "Linux: a hint below vm.mmap_min_addr (65536 on Debian) is raised to it"),
+		CASE(mmap_fixed_at_address_zero_works_for_root,
+		     "Linux security_mmap_addr: below vm.mmap_min_addr needs CAP_SYS_RAWIO, which root has"),
 		CASE(mremap_grows_in_place_when_the_pages_after_are_free,
 		     "man mremap: expands the mapping, the new part zero-filled"),
 		CASE(mremap_without_maymove_cannot_grow_into_a_mapping,

@@ -171,9 +171,8 @@ impl Drop for UserMemory {
         );
         let releaser = self.releaser();
         with_machine(|machine| {
-            let all = mm::address_space::USER_START..mm::address_space::USER_END;
             self.address_space
-                .munmap(all.start, all.end - all.start, machine, releaser)
+                .munmap(0, mm::address_space::USER_END, machine, releaser)
                 .expect("unmapping the whole user range is valid");
         });
         frames::free_frame(self.page_table_root());

@@ -12,7 +12,7 @@ use crate::memory::machine::DirectMap;
 use crate::memory::phys_to_virt;
 use abi::Errno;
 use alloc::vec::Vec;
-use mm::address_space::{USER_END, USER_START};
+use mm::address_space::USER_END;
 use mm::frame::PAGE_SIZE;
 use mm::walk::Leaf;
 use x86_64::PhysAddr;
@@ -28,7 +28,7 @@ impl UserMemory {
     /// The frame behind the user page containing `addr`, mapped for `access`,
     /// faulting the page in the way a user access would.
     fn user_frame(&mut self, addr: u64, access: Access) -> Result<PhysAddr, Errno> {
-        if !(USER_START..USER_END).contains(&addr) {
+        if addr >= USER_END {
             return Err(Errno::EFAULT);
         }
         let page = addr & !(PAGE_SIZE - 1);

@@ -208,9 +208,6 @@ impl AddressSpace {
         if !is_page_aligned(start) {
             return Err(Errno::EINVAL);
         }
-        if start < USER_START {
-            return Err(Errno::EPERM);
-        }
         Ok(start)
     }
 

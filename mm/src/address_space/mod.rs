@@ -30,7 +30,9 @@ pub use map::{FileMapping, MMAP_MIN_ADDR, MmapRequest, populates};
 pub use msync::{MsyncPlan, SyncRange};
 pub use remap::{MincoreCursor, MovedPage, MremapRequest, Remapped};
 
-/// Lowest address a user mapping may start at (Linux's `mmap_min_addr`).
+/// Lowest address mmap's own searches place a mapping at (Linux x86_64's
+/// `low_limit`, one page). MAP_FIXED may go lower, as root may on Linux:
+/// everything here runs as root, which passes `security_mmap_addr`.
 pub const USER_START: u64 = 0x1000;
 /// End of user space (Linux x86_64 `TASK_SIZE` with 4-level paging).
 pub const USER_END: u64 = 0x7fff_ffff_f000;
