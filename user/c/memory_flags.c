@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -46,6 +47,7 @@
 #define SEED_LATER 13
 
 static const char *test_dir = "/";
+static const char *self;
 static size_t page;
 
 /* mmap through the system call itself, so that all 64 bits of `flags` reach the kernel. */
@@ -843,6 +845,35 @@ static int madvise_dontneed_private_file_mapping_shows_the_file_again(void)
 	return result;
 }
 
+static int madvise_willneed_brings_the_file_pages_into_memory(void)
+{
+	int fd = open(self, O_RDONLY);
+	struct stat st;
+	unsigned char *p;
+	unsigned char vec[256];
+	size_t pages;
+	int result = 0;
+
+	if (fd < 0 || fstat(fd, &st) != 0)
+		return fail("setup: open %s: %s", self, errno_name(errno));
+	pages = ((size_t)st.st_size + page - 1) / page;
+	if (pages > sizeof vec)
+		pages = sizeof vec;
+	p = mmap(NULL, pages * page, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return fail("mmap: %s", errno_name(errno));
+	if (madvise(p, pages * page, MADV_WILLNEED) != 0)
+		result = fail("madvise: %s", errno_name(errno));
+	else if (mincore(p, pages * page, vec) != 0)
+		result = fail("mincore: %s", errno_name(errno));
+	for (size_t i = 0; result == 0 && i < pages; i++)
+		if ((vec[i] & 1) == 0)
+			result = fail("page %zu of %zu of the program is not resident", i, pages);
+	munmap(p, pages * page);
+	return result;
+}
+
 static int madvise_free_is_for_private_anonymous_memory(void)
 {
 	unsigned char *private = anonymous(1, 0);
@@ -1019,6 +1050,8 @@ int main(int argc, char **argv)
 		     "man madvise: MADV_DONTNEED: shared mappings repopulate from the file"),
 		CASE(madvise_dontneed_private_file_mapping_shows_the_file_again,
 		     "man madvise: MADV_DONTNEED: private file mappings repopulate from the file"),
+		CASE(madvise_willneed_brings_the_file_pages_into_memory,
+		     "man madvise: MADV_WILLNEED: it might be a good idea to read some pages ahead"),
 		CASE(madvise_free_is_for_private_anonymous_memory,
 		     "man madvise: MADV_FREE ... only on private anonymous pages"),
 		CASE(mlock_faults_the_pages_in,
@@ -1032,6 +1065,7 @@ int main(int argc, char **argv)
 #undef CASE
 	};
 
+	self = argv[0];
 	if (argc > 1)
 		test_dir = argv[1];
 	page = (size_t)sysconf(_SC_PAGESIZE);

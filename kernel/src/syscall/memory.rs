@@ -6,12 +6,13 @@ use crate::fs::in_use::InodeUse;
 use crate::fs::mapping::{DirtyScan, InodeFile};
 use crate::fs::{FileSystem, QueuedWriteback, root};
 use crate::memory::machine::{DirectMap, with_machine};
-use crate::process::memory::MemoryRef;
+use crate::process::memory::{MemoryRef, UserMemory};
 use crate::process::shared_memory::SharedMemory;
 use crate::sched;
 use abi::Errno;
-use abi::mman::{MAP_ANONYMOUS, MAP_SHARED, MAP_TYPE, MCL_CURRENT, MCL_ONFAULT};
+use abi::mman::{MADV_WILLNEED, MAP_ANONYMOUS, MAP_SHARED, MAP_TYPE, MCL_CURRENT, MCL_ONFAULT};
 use alloc::sync::Arc;
+use core::ops::Range;
 use ext2::InodeNumber;
 use mm::address_space::{
     FileMapping, MincoreCursor, MmapRequest, MremapRequest, MsyncPlan, PageSource, USER_END,
@@ -198,16 +199,39 @@ fn is_resident(source: &PageSource) -> bool {
 
 /// madvise(2): the rules are `mm`'s (`AddressSpace::madvise`); pages it
 /// drops (MADV_DONTNEED) are released like unmapped ones.
+/// MADV_WILLNEED also reads the file pages of the range into the page cache
+/// at once, as Linux's readahead does (visible through mincore).
 pub fn madvise(addr: u64, len: u64, advice: i32) -> Result<u64, Errno> {
     let memory = current_memory();
     let mut memory = memory.lock();
     let releaser = memory.releaser();
-    with_machine(|machine| {
+    let result = with_machine(|machine| {
         memory
             .address_space
             .madvise(addr, len, advice, machine, releaser)
-    })
-    .map(|()| 0)
+    });
+    if advice == MADV_WILLNEED && result != Err(Errno::EINVAL) {
+        read_ahead(&memory, addr..addr.saturating_add(len).min(USER_END));
+    }
+    result.map(|()| 0)
+}
+
+/// Reads the file pages that the mappings in `range` show into the page
+/// cache, each VMA up to the end of its file.
+fn read_ahead(memory: &UserMemory, range: Range<u64>) {
+    let Some(fs) = root() else { return };
+    for vma in memory.address_space.vmas().overlapping(range.clone()) {
+        let start = vma.start.max(range.start) & !(PAGE_SIZE - 1);
+        for page in (start..vma.end.min(range.end)).step_by(PAGE_SIZE as usize) {
+            let Some(PageSource::File(file_page)) = vma.page_source(page) else {
+                break;
+            };
+            let inode = file_page.file.id() as InodeNumber;
+            if !matches!(fs.map_file_page(inode, file_page.index, None), Ok(Some(_))) {
+                break;
+            }
+        }
+    }
 }
 
 /// brk(2): the rules are `mm`'s (`AddressSpace::brk`); like Linux, answers
