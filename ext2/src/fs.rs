@@ -49,7 +49,8 @@ pub struct Ext2<D: BlockDevice> {
 }
 
 /// Geometry and counters, as `dumpe2fs -h` would show them, and what
-/// statfs(2) needs besides (Linux's `ext2_statfs`, fs/ext2/super.c):
+/// statfs(2) needs besides (Linux 6.1's `ext4_statfs`, fs/ext4/super.c,
+/// which serves ext2 disks; `ext2_statfs` differs only in the overhead):
 /// `f_blocks` = `blocks_count − overhead_blocks`, `f_bfree` =
 /// `free_blocks`, `f_bavail` = `free_blocks − reserved_blocks` (0 if
 /// fewer are free), `f_files`/`f_ffree` = `inodes_count`/`free_inodes`,
@@ -65,8 +66,9 @@ pub struct FsInfo {
     /// enforce the reserve; statfs reports it.
     pub reserved_blocks: u32,
     /// Blocks of the file system's own structures that statfs leaves out
-    /// of `f_blocks`: superblock and descriptor copies, bitmaps, inode
-    /// tables, and the blocks before `s_first_data_block`.
+    /// of `f_blocks`: superblock and descriptor copies with their reserved
+    /// GDT blocks, bitmaps, inode tables, and the blocks before
+    /// `s_first_data_block`.
     pub overhead_blocks: u32,
     pub inodes_count: u32,
     pub free_inodes: u32,

@@ -4,8 +4,8 @@
 //! The crate reads and writes a disk through the [`BlockDevice`] trait. It
 //! mounts ([`Ext2::mount`]), looks up paths, reads and writes files, grows
 //! and shrinks them, creates and removes files, directories, symlinks,
-//! device files, FIFOs and sockets, makes hard links, renames, changes
-//! permissions, owners and times, lists directories from a position (for
+//! device files, FIFOs and sockets, makes hard links, renames and exchanges
+//! names, changes permissions, owners and times, lists directories from a position (for
 //! getdents), and keeps the metadata such that `e2fsck -fn` finds the disk
 //! clean after [`Ext2::unmount`]. For the kernel's page cache it exposes the block map
 //! ([`Ext2::block_of`], [`Ext2::map_blocks`],
@@ -15,6 +15,7 @@
 //! See `docs/ext2.md` for the layout, the allocation policy, the metadata
 //! cache and when changes reach the disk.
 #![no_std]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 #[cfg(test)]

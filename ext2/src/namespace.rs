@@ -25,8 +25,8 @@ const MAX_DEVICE_MINOR: u32 = (1 << 20) - 1;
 const XATTR_BLOCK_MAGIC: u32 = 0xEA02_0000;
 const XATTR_REFCOUNT_OFFSET: usize = 4;
 
-/// The inode a removed name led to ([`Ext2::unlink`], or the name an
-/// [`Ext2::rename`] replaced), and whether that left it an orphan (no
+/// The inode a removed name led to ([`Ext2::unlink`], [`Ext2::rmdir`], or
+/// the name an [`Ext2::rename`] replaced), and whether that left it an orphan (no
 /// links, still allocated): then the kernel frees it with
 /// [`Ext2::release_orphan`] once nothing uses it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -300,8 +300,8 @@ impl<D: BlockDevice> Ext2<D> {
         })
     }
 
-    /// Frees an orphan — an inode [`Ext2::unlink`] or [`Ext2::rename`] left
-    /// without links — with its blocks, now that nothing uses it. EINVAL if
+    /// Frees an orphan — an inode [`Ext2::unlink`], [`Ext2::rmdir`] or
+    /// [`Ext2::rename`] left without links — with its blocks, now that nothing uses it. EINVAL if
     /// the inode still has a link.
     pub fn release_orphan(&mut self, number: InodeNumber, now: u32) -> Result<(), Errno> {
         let mut inode = self.read_inode(number)?;
@@ -313,8 +313,18 @@ impl<D: BlockDevice> Ext2<D> {
     }
 
     /// Removes an empty directory: ENOTEMPTY if it has entries besides `.`
-    /// and `..`, EINVAL for the name `.`, ENOTDIR for a non-directory.
-    pub fn rmdir(&mut self, directory: InodeNumber, name: &[u8], now: u32) -> Result<(), Errno> {
+    /// and `..`, EINVAL for the name `.`, ENOTDIR for a non-directory. The
+    /// directory is left an orphan, as Linux's `ext2_rmdir` leaves it: no
+    /// links, size 0 (nothing can be looked up or listed in it), its block
+    /// and number kept until [`Ext2::release_orphan`] frees them — which the
+    /// kernel does once no process works in it or has it open. The parent
+    /// loses the link the directory's `..` gave it.
+    pub fn rmdir(
+        &mut self,
+        directory: InodeNumber,
+        name: &[u8],
+        now: u32,
+    ) -> Result<Unlinked, Errno> {
         match name {
             b"." => return Err(Errno::EINVAL),
             b".." => return Err(Errno::ENOTEMPTY),
@@ -334,7 +344,13 @@ impl<D: BlockDevice> Ext2<D> {
         parent.set_links_count(parent.links_count().saturating_sub(1));
         self.write_inode(directory, &parent)?;
         child.set_links_count(0);
-        self.release_inode(found.inode, &mut child, now)
+        child.set_size(0);
+        child.set_ctime(now);
+        self.write_inode(found.inode, &child)?;
+        Ok(Unlinked {
+            inode: found.inode,
+            orphaned: true,
+        })
     }
 
     /// Frees an inode whose last link is gone: its blocks, its

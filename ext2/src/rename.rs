@@ -1,6 +1,8 @@
 //! rename(2), and renameat2(2) with `RENAME_NOREPLACE`, as Linux 6.1 does
 //! them: the checks of fs/namei.c (`do_renameat2`, `vfs_rename`,
-//! `may_delete`) and the steps of fs/ext2/namei.c (`ext2_rename`).
+//! `may_delete`) and the steps of fs/ext2/namei.c (`ext2_rename`); and
+//! `RENAME_EXCHANGE`, which Linux 6.1 gives ext2 disks through its ext4
+//! driver (`ext4_cross_rename`).
 
 use abi::Errno;
 
@@ -61,16 +63,7 @@ impl<D: BlockDevice> Ext2<D> {
         if old_name.len() > MAX_NAME_LEN {
             return Err(Errno::ENAMETOOLONG);
         }
-        let old_parent = self.read_inode(old_dir)?;
-        let mut new_parent = self.read_inode(new_dir)?;
-        if old_parent.file_type() != FileType::Directory
-            || new_parent.file_type() != FileType::Directory
-        {
-            return Err(Errno::ENOTDIR);
-        }
-        let old_entry = self
-            .find_entry(&old_parent, old_name)?
-            .ok_or(Errno::ENOENT)?;
+        let (_, mut new_parent, old_entry) = self.rename_source(old_dir, old_name, new_dir)?;
         let replaced = match self.find_entry(&new_parent, new_name)? {
             Some(entry) => Some(Replaced {
                 inode: self.read_inode(entry.inode)?,
@@ -175,6 +168,126 @@ impl<D: BlockDevice> Ext2<D> {
             inode: number,
             orphaned,
         }))
+    }
+
+    /// Swaps what `old_name` in `old_dir` and `new_name` in `new_dir` name
+    /// (renameat2's RENAME_EXCHANGE). The caller has refused `.` and `..`
+    /// as either name.
+    ///
+    /// Errors, in Linux's order: ENAMETOOLONG; ENOTDIR if `old_dir` or
+    /// `new_dir` is no directory; ENOENT if either name is missing; EINVAL
+    /// if either inode is a directory that is the other name's directory or
+    /// one of its ancestors. Then, if both names are links to one inode,
+    /// nothing changes. EMLINK if a directory would move, in place of a
+    /// non-directory, to a parent that has 32000 links.
+    ///
+    /// Effects: each name names the other's inode (its type byte too). A
+    /// directory that changes parent gets its `..` rewritten; when only one
+    /// of the two is a directory, the parent it leaves loses a link and the
+    /// one it joins gains one. ctime of both inodes, mtime and ctime of both
+    /// directories are set to `now`.
+    pub fn exchange(
+        &mut self,
+        old_dir: InodeNumber,
+        old_name: &[u8],
+        new_dir: InodeNumber,
+        new_name: &[u8],
+        now: u32,
+    ) -> Result<(), Errno> {
+        if old_name.len() > MAX_NAME_LEN || new_name.len() > MAX_NAME_LEN {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let (old_parent, new_parent, old_entry) = self.rename_source(old_dir, old_name, new_dir)?;
+        let new_entry = self
+            .find_entry(&new_parent, new_name)?
+            .ok_or(Errno::ENOENT)?;
+        let old_type = self.read_inode(old_entry.inode)?.file_type();
+        let new_type = self.read_inode(new_entry.inode)?.file_type();
+        let old_is_directory = old_type == FileType::Directory;
+        let new_is_directory = new_type == FileType::Directory;
+        if old_is_directory && self.is_same_or_ancestor(old_entry.inode, new_dir)?
+            || new_is_directory && self.is_same_or_ancestor(new_entry.inode, old_dir)?
+        {
+            return Err(Errno::EINVAL);
+        }
+        if old_entry.inode == new_entry.inode {
+            return Ok(());
+        }
+        let changes_parent = old_dir != new_dir;
+        if changes_parent
+            && (old_is_directory && !new_is_directory && new_parent.links_count() >= MAX_LINKS
+                || new_is_directory && !old_is_directory && old_parent.links_count() >= MAX_LINKS)
+        {
+            return Err(Errno::EMLINK);
+        }
+        let dot_dot_of = |fs: &mut Self, directory: InodeNumber, is_directory: bool| {
+            if !(changes_parent && is_directory) {
+                return Ok(None);
+            }
+            let inode = fs.read_inode(directory)?;
+            fs.find_entry(&inode, b"..")?.ok_or(Errno::EIO).map(Some)
+        };
+        let old_dot_dot = dot_dot_of(self, old_entry.inode, old_is_directory)?;
+        let new_dot_dot = dot_dot_of(self, new_entry.inode, new_is_directory)?;
+
+        self.begin_change()?;
+        for (dir, entry, inode, file_type) in [
+            (new_dir, &new_entry, old_entry.inode, old_type),
+            (old_dir, &old_entry, new_entry.inode, new_type),
+        ] {
+            let mut parent = self.read_inode(dir)?;
+            self.retarget_entry(dir, &mut parent, entry, inode, file_type, Some(now))?;
+            self.update_inode(inode, |moved| moved.set_ctime(now))?;
+        }
+        for (moved, dot_dot, parent) in [
+            (old_entry.inode, old_dot_dot, new_dir),
+            (new_entry.inode, new_dot_dot, old_dir),
+        ] {
+            if let Some(dot_dot) = dot_dot {
+                let mut directory = self.read_inode(moved)?;
+                self.retarget_entry(
+                    moved,
+                    &mut directory,
+                    &dot_dot,
+                    parent,
+                    FileType::Directory,
+                    None,
+                )?;
+            }
+        }
+        if changes_parent && old_is_directory != new_is_directory {
+            let (joined, left) = if old_is_directory {
+                (new_dir, old_dir)
+            } else {
+                (old_dir, new_dir)
+            };
+            self.update_inode(joined, |parent| {
+                parent.set_links_count(parent.links_count() + 1);
+            })?;
+            self.update_inode(left, |parent| drop_links(parent, 1))?;
+        }
+        Ok(())
+    }
+
+    /// The first checks of rename and exchange: the two parents, ENOTDIR
+    /// unless both are directories, and the entry `old_name` (ENOENT).
+    fn rename_source(
+        &mut self,
+        old_dir: InodeNumber,
+        old_name: &[u8],
+        new_dir: InodeNumber,
+    ) -> Result<(Inode, Inode, FoundEntry), Errno> {
+        let old_parent = self.read_inode(old_dir)?;
+        let new_parent = self.read_inode(new_dir)?;
+        if old_parent.file_type() != FileType::Directory
+            || new_parent.file_type() != FileType::Directory
+        {
+            return Err(Errno::ENOTDIR);
+        }
+        let old_entry = self
+            .find_entry(&old_parent, old_name)?
+            .ok_or(Errno::ENOENT)?;
+        Ok((old_parent, new_parent, old_entry))
     }
 
     /// Whether `ancestor` is `directory` or one of the directories above

@@ -122,6 +122,7 @@ impl Superblock {
         92 u32: get compat_features;
         96 u32: get incompat_features;
         100 u32: get ro_compat_features, set set_ro_compat_features;
+        206 u16: get reserved_gdt_blocks;
     }
 
     /// Parses and checks the superblock; everything later relies on these
@@ -206,11 +207,12 @@ impl Superblock {
         half(UUID_OFFSET) ^ half(UUID_OFFSET + 8)
     }
 
-    /// The blocks Linux's `ext2_statfs` counts as overhead and leaves out
-    /// of `f_blocks`: those before `s_first_data_block`, each superblock
-    /// copy and group descriptor table copy (in the groups that have one),
-    /// and each group's two bitmaps and inode table. Reserved GDT blocks
-    /// (resize_inode) are not overhead there: they count as used. Never
+    /// The blocks statfs leaves out of `f_blocks`, as Linux 6.1 counts them
+    /// for an ext2 disk (which it mounts with the ext4 driver: `ext4_statfs`
+    /// and `count_overhead`): those before `s_first_data_block`; in each
+    /// group with a superblock copy, the copy, its group descriptor table
+    /// and the reserved GDT blocks (`s_reserved_gdt_blocks`, resize_inode's
+    /// room to grow); and each group's two bitmaps and inode table. Never
     /// more than `s_blocks_count`, however odd the geometry.
     pub(crate) fn overhead_blocks(&self) -> u32 {
         let groups = u64::from(self.group_count());
@@ -221,7 +223,7 @@ impl Superblock {
             .filter(|&group| self.group_has_superblock(group))
             .count() as u64;
         let overhead = u64::from(self.first_data_block())
-            + with_superblock * (1 + descriptor_blocks)
+            + with_superblock * (1 + descriptor_blocks + u64::from(self.reserved_gdt_blocks()))
             + groups * (2 + inode_table_blocks);
         overhead.min(u64::from(self.blocks_count())) as u32
     }

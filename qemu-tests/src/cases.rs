@@ -5,6 +5,7 @@ use crate::qemu::{BootConfig, BootResult, Disk, Outcome};
 use crate::symbolize::{backtrace_addresses, symbolize};
 use std::path::{Path, PathBuf};
 
+mod statfs;
 mod storage;
 
 /// One boot and what it must show.
@@ -338,6 +339,18 @@ pub fn all() -> Vec<Case> {
             expected: Outcome::KernelSuccess,
             check: user_suite_passes,
             disk: c_root("memory_flags", "/"),
+        },
+        Case {
+            name: "file-calls-paths-cwd-names-attributes-limits",
+            memory: "256M",
+            append: "",
+            expected: Outcome::KernelSuccess,
+            check: |cx| {
+                let passed = user_suite_passes(cx)?;
+                statfs::check_statfs_figures(cx)?;
+                Ok(passed)
+            },
+            disk: c_root("file_calls", "/"),
         },
         Case {
             name: "c-libc-smoke",

@@ -110,6 +110,22 @@ pub fn check_clean(image: &Path) -> Result<(), String> {
     }
 }
 
+/// The superblock's fields as `dumpe2fs -h` prints them ("Block count:   8192").
+pub fn superblock(image: &Path) -> Result<String, String> {
+    let output = Command::new("dumpe2fs")
+        .arg("-h")
+        .arg(image)
+        .output()
+        .map_err(|error| format!("cannot run dumpe2fs: {error}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "dumpe2fs -h failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
 /// Whether `path` exists in the ext2 image (`debugfs -R stat`).
 pub fn exists(image: &Path, path: &str) -> Result<bool, String> {
     let output = Command::new("debugfs")

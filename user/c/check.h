@@ -81,6 +81,21 @@ static inline const char *errno_name(int error)
 	case EISDIR: return "EISDIR";
 	case ELOOP: return "ELOOP";
 	case ENOSYS: return "ENOSYS";
+	case ENXIO: return "ENXIO";
+	case EXDEV: return "EXDEV";
+	case EMFILE: return "EMFILE";
+	case EFBIG: return "EFBIG";
+	case ESPIPE: return "ESPIPE";
+	case EROFS: return "EROFS";
+	case EMLINK: return "EMLINK";
+	case ERANGE: return "ERANGE";
+	case ENAMETOOLONG: return "ENAMETOOLONG";
+	case ENOTEMPTY: return "ENOTEMPTY";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	case ENOTTY: return "ENOTTY";
+	case ETXTBSY: return "ETXTBSY";
+	case ENFILE: return "ENFILE";
+	case EOVERFLOW: return "EOVERFLOW";
 	default: return "another errno";
 	}
 }

@@ -189,22 +189,28 @@ fn statfs_overhead(options: Mkfs) -> u32 {
     let high = u64::from_le_bytes(uuid[8..].try_into().unwrap());
     assert_eq!(info.fsid, low ^ high);
     assert_eq!(info.max_name_len, 255);
+    if stats.contains("Overhead clusters:") {
+        let recorded: u32 = field(&stats, "Overhead clusters:").parse().unwrap();
+        assert_eq!(info.overhead_blocks, recorded, "mke2fs's own count");
+    }
     info.overhead_blocks
 }
 
-// ext2_statfs: f_blocks leaves out the blocks before s_first_data_block,
-// the superblock and descriptor copies (sparse_super: groups 0 and 1 here;
-// revision 0: every group), and each group's two bitmaps and inode table.
+// ext4_statfs (Linux 6.1 mounts ext2 disks with the ext4 driver): f_blocks
+// leaves out the blocks before s_first_data_block, the superblock and
+// descriptor copies with their reserved GDT blocks (sparse_super: groups 0
+// and 1 here; revision 0: every group), and each group's two bitmaps and
+// inode table. The reserved GDT counts are what debugfs `stats` reports.
 #[test]
 fn info_gives_statfs_the_reserved_and_overhead_blocks() {
     // One group of 4 KiB blocks: superblock, descriptors, 2 bitmaps, 128
     // inode-table blocks.
     assert_eq!(statfs_overhead(Mkfs::new(4096, 8192)), 1 + 1 + 2 + 128);
     // Block 0, then three groups with 426 inode-table blocks, the first two
-    // with a superblock and one descriptor block.
+    // with a superblock, one descriptor block and 79 reserved GDT blocks.
     assert_eq!(
         statfs_overhead(Mkfs::new(1024, 20 * 1024)),
-        1 + 2 * (1 + 1) + 3 * (2 + 426)
+        1 + 2 * (1 + 1 + 79) + 3 * (2 + 426)
     );
     // Revision 0: no sparse_super, 214 inode-table blocks per group.
     assert_eq!(

@@ -5,6 +5,7 @@ mod support;
 
 mod attributes;
 mod cache;
+mod exchange;
 mod link;
 mod mount;
 mod namespace;

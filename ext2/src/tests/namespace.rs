@@ -7,7 +7,9 @@ use std::vec::Vec;
 
 use abi::Errno;
 
-use super::support::{Mkfs, Scratch, mount, now, pattern, read_all, unlink_and_release};
+use super::support::{
+    Mkfs, Scratch, mount, now, pattern, read_all, rmdir_and_release, unlink_and_release,
+};
 use crate::{FileType, ROOT_INODE};
 
 #[test]
@@ -177,10 +179,10 @@ fn unlink_refuses_directories_and_rmdir_refuses_non_empty_ones() {
     assert_eq!(fs.rmdir(ROOT_INODE, b"..", time), Err(Errno::ENOTEMPTY));
 
     fs.mkdir(ROOT_INODE, b"empty", 0o755, time).unwrap();
-    fs.rmdir(ROOT_INODE, b"empty", time).unwrap();
+    rmdir_and_release(&mut fs, ROOT_INODE, b"empty", time);
     let full = fs.lookup_path(b"/full").unwrap();
     unlink_and_release(&mut fs, full, b"file", time);
-    fs.rmdir(ROOT_INODE, b"full", time).unwrap();
+    rmdir_and_release(&mut fs, ROOT_INODE, b"full", time);
     assert_eq!(fs.metadata(ROOT_INODE).unwrap().links, root_links - 1);
     let after = fs.info();
     // The directory "full" and its file are gone: two inodes, two blocks.
@@ -193,6 +195,34 @@ fn unlink_refuses_directories_and_rmdir_refuses_non_empty_ones() {
         !listing.contains("full") && listing.contains("plain"),
         "{listing}"
     );
+}
+
+// Linux's ext2_rmdir drops the links and the size; the inode and its block
+// go when the last user does (a process working in it, an open descriptor).
+#[test]
+fn rmdir_leaves_an_empty_orphan_until_released() {
+    let scratch = Scratch::new("ns-rmdir-orphan");
+    let mut fs = mount(scratch.mkfs(Mkfs::new(1024, 4096)));
+    let time = now();
+    let before = fs.info();
+    let dir = fs.mkdir(ROOT_INODE, b"cwd", 0o755, time).unwrap();
+    let removed = fs.rmdir(ROOT_INODE, b"cwd", time).unwrap();
+    assert_eq!(removed.inode, dir);
+    assert!(removed.orphaned);
+    let orphan = fs.metadata(dir).unwrap();
+    assert_eq!((orphan.links, orphan.size), (0, 0));
+    assert_eq!(fs.lookup(dir, b".."), Err(Errno::ENOENT));
+    assert_eq!(fs.read_dir(dir).unwrap(), []);
+    assert_eq!(fs.info().free_inodes, before.free_inodes - 1);
+    let next = fs.mkdir(ROOT_INODE, b"next", 0o755, time).unwrap();
+    assert_ne!(next, dir, "an orphan's number was given to a new directory");
+
+    fs.release_orphan(dir, time).unwrap();
+    rmdir_and_release(&mut fs, ROOT_INODE, b"next", time);
+    assert_eq!(fs.info().free_blocks, before.free_blocks);
+    assert_eq!(fs.info().free_inodes, before.free_inodes);
+    let disk = fs.unmount(time).unwrap();
+    scratch.assert_fsck_clean(&disk);
 }
 
 #[test]

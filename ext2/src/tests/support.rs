@@ -324,3 +324,11 @@ pub fn unlink_and_release(
         fs.release_orphan(unlinked.inode, now).unwrap();
     }
 }
+
+/// Removes the empty directory `name` from `directory` and frees the
+/// orphan rmdir leaves, as a kernel does once nothing uses it.
+pub fn rmdir_and_release(fs: &mut Ext2<MemoryDisk>, directory: InodeNumber, name: &[u8], now: u32) {
+    let removed = fs.rmdir(directory, name, now).unwrap();
+    assert!(removed.orphaned);
+    fs.release_orphan(removed.inode, now).unwrap();
+}

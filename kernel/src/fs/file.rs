@@ -6,9 +6,15 @@
 //! close-on-exec flag belongs to the descriptor.
 
 use super::in_use::InodeUse;
+use super::names::NewNode;
+use super::path::{Follow, Last, Names, Walk};
 use super::pipe::PipeEnd;
 use super::{FileSystem, root};
 use abi::Errno;
+use abi::fs::{
+    O_ACCMODE, O_APPEND, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOFOLLOW,
+    O_NONBLOCK, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY,
+};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use ext2::{FileType, InodeNumber};
@@ -54,24 +60,6 @@ pub struct OpenFile {
 
 pub type FileRef = Arc<Mutex<OpenFile>>;
 
-/// `open(2)` and `fcntl(2)` flags this kernel understands.
-pub mod flags {
-    pub const O_ACCMODE: u32 = 0o3;
-    pub const O_RDONLY: u32 = 0o0;
-    pub const O_WRONLY: u32 = 0o1;
-    pub const O_RDWR: u32 = 0o2;
-    pub const O_CREAT: u32 = 0o100;
-    pub const O_EXCL: u32 = 0o200;
-    pub const O_TRUNC: u32 = 0o1000;
-    pub const O_APPEND: u32 = 0o2000;
-    pub const O_NONBLOCK: u32 = 0o4000;
-    pub const O_DIRECT: u32 = 0o40000;
-    /// Set on every file Linux opens on a 64-bit kernel; F_GETFL shows it.
-    pub const O_LARGEFILE: u32 = 0o100000;
-    pub const O_DIRECTORY: u32 = 0o200000;
-    pub const O_CLOEXEC: u32 = 0o2000000;
-}
-
 impl OpenFile {
     fn new(kind: FileKind, access: u32, open_flags: u32) -> OpenFile {
         let fs = root();
@@ -84,11 +72,11 @@ impl OpenFile {
             .and_then(|inode| fs.map(|fs| InodeUse::new(fs, inode)));
         OpenFile {
             kind,
-            readable: access != flags::O_WRONLY,
-            writable: access != flags::O_RDONLY,
-            append: open_flags & flags::O_APPEND != 0,
-            direct: open_flags & flags::O_DIRECT != 0,
-            nonblocking: open_flags & flags::O_NONBLOCK != 0,
+            readable: access != O_WRONLY,
+            writable: access != O_RDONLY,
+            append: open_flags & O_APPEND != 0,
+            direct: open_flags & O_DIRECT != 0,
+            nonblocking: open_flags & O_NONBLOCK != 0,
             offset: 0,
             errors,
             _in_use: in_use,
@@ -100,32 +88,32 @@ impl OpenFile {
     }
 
     pub fn console() -> FileRef {
-        OpenFile::new(FileKind::Console, flags::O_RDWR, 0).shared()
+        OpenFile::new(FileKind::Console, O_RDWR, 0).shared()
     }
 
     /// The two ends of a new pipe, with `O_NONBLOCK` from `open_flags`.
     pub fn pipe(open_flags: u32) -> (FileRef, FileRef) {
         let (read_end, write_end) = super::pipe::Pipe::ends();
-        let status = open_flags & flags::O_NONBLOCK;
+        let status = open_flags & O_NONBLOCK;
         (
-            OpenFile::new(FileKind::Pipe(read_end), flags::O_RDONLY, status).shared(),
-            OpenFile::new(FileKind::Pipe(write_end), flags::O_WRONLY, status).shared(),
+            OpenFile::new(FileKind::Pipe(read_end), O_RDONLY, status).shared(),
+            OpenFile::new(FileKind::Pipe(write_end), O_WRONLY, status).shared(),
         )
     }
 
     /// The flags F_GETFL reports: the access mode and the status flags.
     pub fn status_flags(&self) -> u32 {
         let access = match (self.readable, self.writable) {
-            (true, true) => flags::O_RDWR,
-            (false, true) => flags::O_WRONLY,
-            _ => flags::O_RDONLY,
+            (true, true) => O_RDWR,
+            (false, true) => O_WRONLY,
+            _ => O_RDONLY,
         };
         let mut status = access;
         for (set, flag) in [
-            (self.append, flags::O_APPEND),
-            (self.nonblocking, flags::O_NONBLOCK),
-            (self.direct, flags::O_DIRECT),
-            (!matches!(self.kind, FileKind::Pipe(_)), flags::O_LARGEFILE),
+            (self.append, O_APPEND),
+            (self.nonblocking, O_NONBLOCK),
+            (self.direct, O_DIRECT),
+            (!matches!(self.kind, FileKind::Pipe(_)), O_LARGEFILE),
         ] {
             if set {
                 status |= flag;
@@ -137,48 +125,102 @@ impl OpenFile {
     /// F_SETFL: the status flags Linux lets it change; the rest of
     /// `requested` (access mode, creation flags) is ignored.
     pub fn set_status_flags(&mut self, requested: u32) {
-        self.append = requested & flags::O_APPEND != 0;
-        self.nonblocking = requested & flags::O_NONBLOCK != 0;
-        self.direct = requested & flags::O_DIRECT != 0 && matches!(self.kind, FileKind::Regular(_));
+        self.append = requested & O_APPEND != 0;
+        self.nonblocking = requested & O_NONBLOCK != 0;
+        self.direct = requested & O_DIRECT != 0 && matches!(self.kind, FileKind::Regular(_));
     }
 }
 
-/// open(2) on the root file system, `path` relative to the directory
-/// `dir` unless absolute.
+/// open(2) on the root file system: `path` (not empty) from the directory
+/// `start` unless absolute, with `open_flags`; a file O_CREAT makes gets
+/// `permissions` (the umask already applied). Errors, as Linux's
+/// `path_openat` and `do_open` give them: the walk's (ENOENT, ENOTDIR,
+/// ELOOP, ENAMETOOLONG); EINVAL for access mode 3; with O_CREAT, EEXIST
+/// with O_EXCL for anything that exists (a symlink too) and EISDIR for a
+/// directory or a path ending in `/`; ENOTDIR with O_DIRECTORY for anything
+/// else; ELOOP for a symlink with O_NOFOLLOW; EISDIR for a directory opened
+/// for writing or truncation; EOPNOTSUPP for device, FIFO and socket files.
 pub fn open(
-    fs: &FileSystem,
-    dir: InodeNumber,
+    fs: &'static FileSystem,
+    start: InodeNumber,
     path: &[u8],
     open_flags: u32,
-    mode: u32,
+    permissions: u16,
 ) -> Result<FileRef, Errno> {
-    use flags::*;
     let access = open_flags & O_ACCMODE;
     if access == O_ACCMODE {
         return Err(Errno::EINVAL);
     }
-    let inode = match fs.lookup_from(dir, path) {
-        Ok(_) if open_flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL => return Err(Errno::EEXIST),
-        Ok(inode) => inode,
-        Err(Errno::ENOENT) if open_flags & O_CREAT != 0 => {
-            fs.create(dir, path, (mode & 0o7777) as u16)?
-        }
-        Err(errno) => return Err(errno),
+    let inode = if open_flags & O_CREAT != 0 {
+        open_or_create(fs, start, path, open_flags, permissions)?
+    } else {
+        let follow = if open_flags & O_NOFOLLOW != 0 {
+            Follow::No
+        } else {
+            Follow::Yes
+        };
+        Walk::new(fs).resolve(start, path, follow)?
     };
     let kind = match fs.metadata(inode)?.file_type {
-        FileType::Directory if access != O_RDONLY => return Err(Errno::EISDIR),
+        FileType::Directory if open_flags & O_CREAT != 0 => return Err(Errno::EISDIR),
+        FileType::Directory if access != O_RDONLY || open_flags & O_TRUNC != 0 => {
+            return Err(Errno::EISDIR);
+        }
         FileType::Directory => FileKind::Directory(inode),
         _ if open_flags & O_DIRECTORY != 0 => return Err(Errno::ENOTDIR),
+        FileType::Symlink => return Err(Errno::ELOOP),
         FileType::Regular => FileKind::Regular(inode),
         _ => return Err(Errno::EOPNOTSUPP),
     };
+    // Linux truncates with O_RDONLY | O_TRUNC too (open(2): "on many
+    // systems the file is actually truncated").
     if let FileKind::Regular(inode) = kind
         && open_flags & O_TRUNC != 0
-        && access != O_RDONLY
     {
         fs.set_len(inode, 0)?;
     }
     Ok(OpenFile::new(kind, access, open_flags).shared())
+}
+
+/// The inode open(O_CREAT) opens: the existing file at `path`, following a
+/// symlink in the last place (unless O_NOFOLLOW) — to a new file where a
+/// dangling one points —, or a new regular file.
+fn open_or_create(
+    fs: &'static FileSystem,
+    start: InodeNumber,
+    path: &[u8],
+    open_flags: u32,
+    permissions: u16,
+) -> Result<InodeNumber, Errno> {
+    let exclusive = open_flags & O_EXCL != 0;
+    let mut walk = Walk::new(fs);
+    let mut parent = walk.parent(start, path)?;
+    loop {
+        let Last::Name(name) = &parent.last else {
+            // `.`, `..` or `/`: a directory that exists.
+            return Err(if exclusive {
+                Errno::EEXIST
+            } else {
+                Errno::EISDIR
+            });
+        };
+        if parent.trailing_slash {
+            return Err(Errno::EISDIR);
+        }
+        match fs.lookup_name(parent.dir, name) {
+            Ok(_) if exclusive => return Err(Errno::EEXIST),
+            Ok(inode)
+                if open_flags & O_NOFOLLOW == 0 && fs.file_type(inode)? == FileType::Symlink =>
+            {
+                parent = walk.parent_of_target(parent.dir, inode)?;
+            }
+            Ok(inode) => return Ok(inode),
+            Err(Errno::ENOENT) => {
+                return fs.make_node(parent.dir, name, NewNode::Regular, permissions);
+            }
+            Err(errno) => return Err(errno),
+        }
+    }
 }
 
 /// One slot of the descriptor table.
@@ -195,9 +237,6 @@ pub struct FileTable {
     slots: Vec<Option<Descriptor>>,
 }
 
-/// Linux's default `RLIMIT_NOFILE` soft limit: descriptors are below it.
-pub const MAX_FILES: usize = 1024;
-
 impl FileTable {
     /// Descriptors 0, 1 and 2 on the console.
     pub fn with_console() -> FileTable {
@@ -205,7 +244,7 @@ impl FileTable {
         let mut table = FileTable::default();
         for _ in 0..3 {
             table
-                .insert(console.clone(), false)
+                .insert(console.clone(), false, 3)
                 .expect("room for three");
         }
         table
@@ -224,52 +263,86 @@ impl FileTable {
             .ok_or(Errno::EBADF)
     }
 
-    /// Installs `file` at the lowest free descriptor: EMFILE if none is
-    /// left below MAX_FILES.
-    pub fn insert(&mut self, file: FileRef, close_on_exec: bool) -> Result<u64, Errno> {
-        self.insert_from(0, file, close_on_exec)
+    /// EMFILE if no descriptor below `limit` is free: open(2) checks this
+    /// before it looks at the path, as Linux allocates the descriptor first.
+    pub fn check_room(&self, limit: usize) -> Result<(), Errno> {
+        self.lowest_free(0, limit).map(|_| ())
+    }
+
+    /// The lowest free descriptor from `lowest` on and below `limit`:
+    /// EMFILE if there is none.
+    fn lowest_free(&self, lowest: usize, limit: usize) -> Result<usize, Errno> {
+        (lowest..limit)
+            .find(|&fd| self.slots.get(fd).is_none_or(Option::is_none))
+            .ok_or(Errno::EMFILE)
+    }
+
+    /// Installs `file` at the lowest free descriptor below `limit` (the
+    /// process's RLIMIT_NOFILE): EMFILE if none is free.
+    pub fn insert(
+        &mut self,
+        file: FileRef,
+        close_on_exec: bool,
+        limit: usize,
+    ) -> Result<u64, Errno> {
+        self.insert_from(0, file, close_on_exec, limit)
     }
 
     /// Installs `file` at the lowest free descriptor at or above `lowest`
-    /// (F_DUPFD): EINVAL if `lowest` is past the limit, EMFILE if no
-    /// descriptor is free.
+    /// and below `limit` (F_DUPFD): EINVAL if `lowest` is not below the
+    /// limit, EMFILE if no descriptor is free.
     pub fn insert_from(
         &mut self,
         lowest: u64,
         file: FileRef,
         close_on_exec: bool,
+        limit: usize,
     ) -> Result<u64, Errno> {
         let lowest = usize::try_from(lowest)
             .ok()
-            .filter(|&lowest| lowest < MAX_FILES)
+            .filter(|&lowest| lowest < limit)
             .ok_or(Errno::EINVAL)?;
-        let fd = (lowest..MAX_FILES)
-            .find(|&fd| self.slots.get(fd).is_none_or(Option::is_none))
-            .ok_or(Errno::EMFILE)?;
-        self.put(fd, file, close_on_exec);
+        let fd = self.lowest_free(lowest, limit)?;
+        self.put(fd, file, close_on_exec)?;
         Ok(fd as u64)
     }
 
     /// Installs `file` as descriptor `fd` (dup2, dup3), closing what was
-    /// there; EBADF past the limit.
-    pub fn insert_at(&mut self, fd: u64, file: FileRef, close_on_exec: bool) -> Result<(), Errno> {
+    /// there; EBADF if `fd` is not below `limit`.
+    pub fn insert_at(
+        &mut self,
+        fd: u64,
+        file: FileRef,
+        close_on_exec: bool,
+        limit: usize,
+    ) -> Result<(), Errno> {
         let fd = usize::try_from(fd)
             .ok()
-            .filter(|&fd| fd < MAX_FILES)
+            .filter(|&fd| fd < limit)
             .ok_or(Errno::EBADF)?;
-        let replaced = self.put(fd, file, close_on_exec);
+        let replaced = self.put(fd, file, close_on_exec)?;
         drop(replaced);
         Ok(())
     }
 
-    fn put(&mut self, fd: usize, file: FileRef, close_on_exec: bool) -> Option<Descriptor> {
+    /// Puts `file` in slot `fd`, returning what was there: ENOMEM if the
+    /// table cannot grow that far (a raised RLIMIT_NOFILE allows a million).
+    fn put(
+        &mut self,
+        fd: usize,
+        file: FileRef,
+        close_on_exec: bool,
+    ) -> Result<Option<Descriptor>, Errno> {
         if self.slots.len() <= fd {
+            self.slots
+                .try_reserve(fd + 1 - self.slots.len())
+                .map_err(|_| Errno::ENOMEM)?;
             self.slots.resize(fd + 1, None);
         }
-        self.slots[fd].replace(Descriptor {
+        Ok(self.slots[fd].replace(Descriptor {
             file,
             close_on_exec,
-        })
+        }))
     }
 
     pub fn close(&mut self, fd: u64) -> Result<(), Errno> {

@@ -1,5 +1,6 @@
-//! Inodes in use. An open file description or a mapping keeps its inode
-//! allocated after the last name is unlinked, as on Linux: the inode becomes
+//! Inodes in use. An open file description, a mapping or a process's
+//! current directory keeps its inode allocated after its last name is
+//! removed (unlink, rmdir, a rename over it), as on Linux: the inode becomes
 //! an orphan, its data still readable and writable through those users, and
 //! its number is not given to a new file. When the last use ends, the
 //! orphan's cached pages are dropped and the inode is freed with its blocks.
@@ -7,7 +8,7 @@
 use super::FileSystem;
 use abi::Errno;
 use alloc::collections::{BTreeMap, BTreeSet};
-use ext2::InodeNumber;
+use ext2::{InodeNumber, Unlinked};
 
 /// How many uses each inode has (only inodes in use are listed), and which
 /// of them have lost their last name.
@@ -52,15 +53,18 @@ impl Drop for InodeUse {
     }
 }
 
+impl Clone for InodeUse {
+    /// Another use of the same inode (a forked process's working directory).
+    fn clone(&self) -> InodeUse {
+        InodeUse::new(self.fs, self.inode)
+    }
+}
+
 impl FileSystem {
-    /// unlink(2): removes a name. An inode left without links is freed at
-    /// once if nothing uses it, or when its last use ends.
-    pub fn unlink(&self, path: &[u8]) -> Result<(), Errno> {
-        let (parent, name) = self.parent_of(ext2::ROOT_INODE, path)?;
-        let unlinked = self
-            .ext2
-            .lock()
-            .unlink(parent, name, crate::time::unix_seconds())?;
+    /// After a name was removed (unlink, rmdir, a rename that replaced it):
+    /// an inode left without links is freed at once if nothing uses it, or
+    /// when its last use ends.
+    pub(super) fn release_unlinked(&self, unlinked: Unlinked) -> Result<(), Errno> {
         if !unlinked.orphaned {
             return Ok(());
         }

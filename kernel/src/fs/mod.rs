@@ -14,8 +14,11 @@ pub mod direct;
 pub mod file;
 pub mod in_use;
 pub mod mapping;
+pub mod names;
 pub mod page_cache;
+pub mod path;
 pub mod pipe;
+pub mod seek;
 
 /// Tests that need a mounted root (`test=kernel::fs::`).
 mod tests;
@@ -24,7 +27,7 @@ use crate::block::Disk;
 use abi::Errno;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
-use ext2::{Ext2, FileType, InodeNumber, Metadata};
+use ext2::{Ext2, InodeNumber, Metadata};
 use mm::page_cache::{ErrorCursor, PageCache};
 use page_cache::InFlightWrite;
 use spin::{Mutex, Once};
@@ -102,58 +105,25 @@ pub fn mount_root(index: usize) -> Result<&'static FileSystem, Errno> {
 }
 
 impl FileSystem {
+    /// The inode at the absolute `path`, following symlinks (`path.rs`).
     pub fn lookup(&self, path: &[u8]) -> Result<InodeNumber, Errno> {
-        self.ext2.lock().lookup_path(path)
+        self.lookup_from(ext2::ROOT_INODE, path)
     }
 
-    /// The inode at `path`, relative to the directory `dir` unless absolute.
+    /// The inode at `path`, relative to the directory `dir` unless
+    /// absolute, following symlinks (`path.rs`).
     pub fn lookup_from(&self, dir: InodeNumber, path: &[u8]) -> Result<InodeNumber, Errno> {
-        self.ext2.lock().lookup_path_from(dir, path)
+        path::Walk::new(self).resolve(dir, path, path::Follow::Yes)
     }
 
     pub fn metadata(&self, inode: InodeNumber) -> Result<Metadata, Errno> {
         self.ext2.lock().metadata(inode)
     }
 
-    /// Splits `path` (relative to the directory `dir` unless absolute) into
-    /// its parent directory's inode and its last name.
-    fn parent_of<'p>(
-        &self,
-        dir: InodeNumber,
-        path: &'p [u8],
-    ) -> Result<(InodeNumber, &'p [u8]), Errno> {
-        let trimmed = path.strip_suffix(b"/").unwrap_or(path);
-        let (parent, name) = match trimmed.iter().rposition(|&byte| byte == b'/') {
-            Some(0) => (&b"/"[..], &trimmed[1..]),
-            Some(slash) => (&trimmed[..slash], &trimmed[slash + 1..]),
-            None => (&b""[..], trimmed),
-        };
-        if name.is_empty() {
-            return Err(Errno::EEXIST);
-        }
-        let parent = self.lookup_from(dir, parent)?;
-        if self.metadata(parent)?.file_type != FileType::Directory {
-            return Err(Errno::ENOTDIR);
-        }
-        Ok((parent, name))
-    }
-
-    /// Creates a regular file at `path` (relative to `dir` unless absolute).
-    pub fn create(
-        &self,
-        dir: InodeNumber,
-        path: &[u8],
-        permissions: u16,
-    ) -> Result<InodeNumber, Errno> {
-        let (parent, name) = self.parent_of(dir, path)?;
-        let now = crate::time::unix_seconds();
-        self.ext2.lock().create(parent, name, permissions, now)
-    }
-
-    pub fn mkdir(&self, path: &[u8], permissions: u16) -> Result<InodeNumber, Errno> {
-        let (parent, name) = self.parent_of(ext2::ROOT_INODE, path)?;
-        let now = crate::time::unix_seconds();
-        self.ext2.lock().mkdir(parent, name, permissions, now)
+    /// Whether the file system refuses changes (EROFS): mounted read-only
+    /// because of features ext2 here does not maintain.
+    pub fn is_read_only(&self) -> bool {
+        self.ext2.lock().is_read_only()
     }
 
     /// Device requests so far (for the msync trace line).

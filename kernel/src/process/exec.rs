@@ -135,9 +135,18 @@ const MAX_INTERPRETER_DEPTH: usize = 5;
 const SCRIPT_LINE_MAX: usize = 256;
 /// The longest single argument or environment string (`MAX_ARG_STRLEN`).
 pub const MAX_ARG_STRLEN: usize = 32 * 4096;
-/// Room for argv and envp, strings and pointers: a quarter of the 8 MiB
-/// stack limit, as Linux computes it from RLIMIT_STACK.
-const ARGUMENT_SPACE: usize = 2 << 20;
+/// Room for argv and envp, strings and pointers, as Linux's
+/// `bprm_stack_limits` computes it from the RLIMIT_STACK soft limit: a
+/// quarter of it (2 MiB for the default 8 MiB), at most three quarters of
+/// 8 MiB, at least `ARG_MAX` (128 KiB).
+fn argument_space(stack_limit: u64) -> usize {
+    const DEFAULT_STACK_LIMIT: u64 = 8 << 20;
+    const ARG_MAX: u64 = 128 << 10;
+    let space = (DEFAULT_STACK_LIMIT / 4 * 3)
+        .min(stack_limit / 4)
+        .max(ARG_MAX);
+    space as usize
+}
 
 /// The file to run.
 pub enum Program<'a> {
@@ -149,7 +158,8 @@ pub enum Program<'a> {
 
 /// Loads `program` into `memory` (fresh and empty) with `argv` and
 /// `envp`, as execve(2) would, `execfn` being the name it was run by (for
-/// AT_EXECFN and the process's name): ENOENT or ENOTDIR from the path,
+/// AT_EXECFN and the process's name), the stack growing up to
+/// `stack_limit` (RLIMIT_STACK): ENOENT or ENOTDIR from the path,
 /// EACCES for anything but a regular file with an execute bit, ENOEXEC for
 /// what is neither ELF nor a `#!` script, E2BIG for arguments past
 /// Linux's limits, ELOOP past five interpreters (resolved from the root).
@@ -160,8 +170,10 @@ pub fn load(
     execfn: &[u8],
     argv: &[&[u8]],
     envp: &[&[u8]],
+    stack_limit: u64,
 ) -> Result<Image, Errno> {
-    check_argument_size(execfn, argv, envp)?;
+    check_argument_size(execfn, argv, envp, argument_space(stack_limit))?;
+    memory.address_space.set_stack_limit(stack_limit);
     let mut inode = match program {
         Program::Path { dir, path } => executable(fs, fs.lookup_from(dir, path)?)?,
         Program::Inode(inode) => executable(fs, inode)?,
@@ -253,8 +265,13 @@ fn trim(bytes: &[u8], blank: impl Fn(&u8) -> bool) -> &[u8] {
 
 /// E2BIG as Linux's `bprm_stack_limits` and `copy_strings` decide it: a
 /// string longer than MAX_ARG_STRLEN, or strings and pointers together
-/// beyond the argument space.
-fn check_argument_size(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<(), Errno> {
+/// beyond `space`.
+fn check_argument_size(
+    path: &[u8],
+    argv: &[&[u8]],
+    envp: &[&[u8]],
+    space: usize,
+) -> Result<(), Errno> {
     let strings = argv.iter().chain(envp);
     if strings
         .clone()
@@ -264,7 +281,7 @@ fn check_argument_size(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<()
     }
     let pointers = (argv.len() + envp.len()) * 8;
     let bytes: usize = strings.map(|string| string.len() + 1).sum::<usize>() + path.len() + 1;
-    if pointers >= ARGUMENT_SPACE || bytes > ARGUMENT_SPACE - pointers {
+    if pointers >= space || bytes > space - pointers {
         return Err(Errno::E2BIG);
     }
     Ok(())

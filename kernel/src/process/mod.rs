@@ -14,6 +14,7 @@
 
 pub mod exec;
 pub mod fault;
+pub mod limits;
 pub mod memory;
 pub mod shared_memory;
 pub mod signal;
@@ -21,6 +22,7 @@ mod tests;
 pub mod user_memory;
 
 use crate::fs::file::FileTable;
+use crate::fs::path::WorkingDirectory;
 use crate::sched::{self, Channel};
 use abi::Errno;
 use abi::signal::{CLD_CONTINUED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, SA_NOCLDSTOP};
@@ -31,6 +33,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use limits::ResourceLimits;
 use memory::{MemoryRef, UserMemory};
 use signal::{Origin, SigInfo, SignalState};
 use spin::Mutex;
@@ -127,6 +130,13 @@ pub struct Process {
     /// The page-table root of `memory`, for the scheduler's switches.
     page_table_root: AtomicU64,
     pub files: Mutex<FileTable>,
+    /// Where relative paths start (chdir). Taken alone; copying it (fork)
+    /// takes the file system's `uses` lock inside.
+    cwd: Mutex<WorkingDirectory>,
+    /// The file-mode creation mask (umask), `0o777` bits only.
+    umask: AtomicU32,
+    /// getrlimit/setrlimit's limits. A leaf lock.
+    pub limits: Mutex<ResourceLimits>,
     pub signals: Mutex<SignalState>,
     parent: AtomicU32,
     group: AtomicU32,
@@ -150,6 +160,9 @@ struct Parts {
     name: String,
     memory: MemoryRef,
     files: FileTable,
+    cwd: WorkingDirectory,
+    umask: u32,
+    limits: ResourceLimits,
     signals: SignalState,
     parent: Pid,
     group: Pid,
@@ -166,6 +179,9 @@ impl Process {
             memory: Mutex::new(Some(parts.memory)),
             page_table_root: AtomicU64::new(root.as_u64()),
             files: Mutex::new(parts.files),
+            cwd: Mutex::new(parts.cwd),
+            umask: AtomicU32::new(parts.umask),
+            limits: Mutex::new(parts.limits),
             signals: Mutex::new(parts.signals),
             parent: AtomicU32::new(parts.parent),
             group: AtomicU32::new(parts.group),
@@ -189,10 +205,12 @@ impl Process {
     /// # Panics
     /// If the process has ended (a zombie has no memory).
     pub fn memory(&self) -> MemoryRef {
-        self.memory
-            .lock()
-            .clone()
-            .expect("a running process has memory")
+        self.running_memory().expect("a running process has memory")
+    }
+
+    /// The memory the process runs in, `None` once it has ended.
+    pub fn running_memory(&self) -> Option<MemoryRef> {
+        self.memory.lock().clone()
     }
 
     /// Puts the process in `memory` (exec), returning the old one.
@@ -237,6 +255,27 @@ impl Process {
 
     pub fn has_execed(&self) -> bool {
         self.has_execed.load(Ordering::Acquire)
+    }
+
+    /// The current directory's inode.
+    pub fn cwd(&self) -> ext2::InodeNumber {
+        self.cwd.lock().inode()
+    }
+
+    /// chdir: `dir` becomes the current directory; the old one is returned
+    /// for the caller to drop (its use may be the last of a removed one).
+    pub fn replace_cwd(&self, dir: WorkingDirectory) -> WorkingDirectory {
+        core::mem::replace(&mut *self.cwd.lock(), dir)
+    }
+
+    pub fn umask(&self) -> u32 {
+        self.umask.load(Ordering::Relaxed)
+    }
+
+    /// umask(2): sets the mask (`mask & 0o777`), returns the old one.
+    pub fn replace_umask(&self, mask: u32) -> u32 {
+        self.umask
+            .swap(mask & abi::fs::S_IRWXUGO, Ordering::Relaxed)
     }
 
     fn is_zombie(&self) -> bool {
@@ -405,6 +444,14 @@ fn start(
     Ok(process)
 }
 
+/// The umask init starts with, as Linux's `init_fs`.
+const INIT_UMASK: u32 = 0o022;
+
+/// The resource limits of a process the kernel starts: Linux's for init.
+fn boot_limits() -> ResourceLimits {
+    ResourceLimits::boot_defaults(crate::memory::stats().usable_bytes)
+}
+
 /// Starts `path` as init (pid 1), the kernel's child.
 pub fn start_init(
     fs: &'static crate::fs::FileSystem,
@@ -417,11 +464,15 @@ pub fn start_init(
         dir: ext2::ROOT_INODE,
         path,
     };
-    let image = exec::load(fs, &mut memory, program, path, argv, envp)?;
+    let limits = boot_limits();
+    let image = exec::load(fs, &mut memory, program, path, argv, envp, limits.stack())?;
     let parts = Parts {
         name: image.name,
         memory: Arc::new(Mutex::new(memory)),
         files: FileTable::with_console(),
+        cwd: WorkingDirectory::Root,
+        umask: INIT_UMASK,
+        limits,
         signals: SignalState::new(),
         parent: KERNEL_PID,
         group: INIT_PID,
@@ -445,6 +496,9 @@ pub fn start_kernel_child(
         name: String::from(name),
         memory: Arc::new(Mutex::new(memory)),
         files: FileTable::with_console(),
+        cwd: WorkingDirectory::Root,
+        umask: INIT_UMASK,
+        limits: boot_limits(),
         signals: SignalState::new(),
         parent: KERNEL_PID,
         group: pid,
@@ -498,6 +552,9 @@ pub fn fork(request: ForkRequest) -> Result<Pid, Errno> {
         name: parent.name(),
         memory: memory.clone(),
         files: parent.files.lock().clone(),
+        cwd: parent.cwd.lock().clone(),
+        umask: parent.umask(),
+        limits: parent.limits.lock().clone(),
         signals: parent.signals.lock().for_child(),
         parent: parent.pid,
         group: parent.group(),
@@ -577,6 +634,8 @@ impl Process {
         drop(memory);
         let files = core::mem::take(&mut *self.files.lock());
         drop(files);
+        let cwd = self.replace_cwd(WorkingDirectory::Root);
+        drop(cwd);
         self.real_timer.lock().deadline = None;
         release_vfork_parent(self);
         self.adopt_out_children();

@@ -1,65 +1,53 @@
-//! File system calls: descriptors, reads and writes through the page cache
-//! and through pipes, metadata, and durability.
+//! File system calls on descriptors: opening, reads and writes through the
+//! page cache and through pipes, seeking, durability, and the descriptor
+//! table (dup, fcntl, pipes).
 
-use crate::fs::file::{self, FileKind, FileRef, OpenFile, flags};
-use crate::fs::{FileSystem, root};
-use crate::process::user_memory::{Access, read_user, read_user_string, write_user};
+use super::path::{descriptor, file_system, start_directory, user_path};
+use crate::fs::file::{self, FileKind, OpenFile};
+use crate::fs::pipe::Pipe;
+use crate::fs::root;
+use crate::fs::seek::Seek;
+use crate::process::user_memory::{Access, read_user, write_user};
 use crate::sched;
 use abi::Errno;
+use abi::fs::*;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
-use ext2::{FileType, InodeNumber};
+use ext2::InodeNumber;
 
 /// Bytes moved per step between user memory and a file.
 const CHUNK: usize = 16 * 1024;
 /// `O_DIRECT` buffers must be aligned to the device's logical block.
 const DIRECT_ALIGNMENT: u64 = 512;
-const PATH_MAX: usize = 4096;
-const AT_FDCWD: i64 = -100;
 
-fn file_system() -> Result<&'static FileSystem, Errno> {
-    root().ok_or(Errno::ENOENT)
+/// The descriptors the calling process may have (RLIMIT_NOFILE).
+fn descriptor_limit() -> usize {
+    sched::current_process().limits.lock().open_files()
 }
 
-fn descriptor(fd: u64) -> Result<FileRef, Errno> {
-    sched::current_process().files.lock().get(fd)
-}
-
-/// The directory a `*at` call's relative `path` starts from: the working
-/// directory (`/`) for AT_FDCWD, else the directory `dirfd` names
-/// (ENOTDIR if it is not one). An absolute path ignores `dirfd`.
-pub fn directory_for(dirfd: u64, path: &[u8]) -> Result<InodeNumber, Errno> {
-    if path.first() == Some(&b'/') || dirfd as i64 as i32 == AT_FDCWD as i32 {
-        return Ok(ext2::ROOT_INODE);
-    }
-    match descriptor(u64::from(dirfd as u32))?.lock().kind {
-        FileKind::Directory(inode) => Ok(inode),
-        _ => Err(Errno::ENOTDIR),
-    }
-}
-
-/// A path argument: ENOENT if empty, ENAMETOOLONG past PATH_MAX.
-fn user_path(addr: u64) -> Result<Vec<u8>, Errno> {
-    let path = read_user_string(addr, PATH_MAX)?;
-    if path.is_empty() {
-        return Err(Errno::ENOENT);
-    }
-    Ok(path)
-}
-
-/// A path argument of a `*at` call, and the directory it starts from.
-fn user_path_at(dirfd: u64, addr: u64) -> Result<(InodeNumber, Vec<u8>), Errno> {
-    let path = user_path(addr)?;
-    Ok((directory_for(dirfd, &path)?, path))
-}
-
+/// openat(2), and open(2) with AT_FDCWD: the path from `dirfd` (see
+/// `fs::file::open` for the flags and errors), a new file getting `mode`'s
+/// permission bits less the umask. EMFILE, as on Linux, before the path
+/// is looked at.
 pub fn openat(dirfd: u64, path: u64, open_flags: u64, mode: u64) -> Result<u64, Errno> {
-    let (dir, path) = user_path_at(dirfd, path)?;
     let open_flags = open_flags as u32;
-    let file = file::open(file_system()?, dir, &path, open_flags, mode as u32)?;
-    sched::current_process()
+    let process = sched::current_process();
+    let limit = descriptor_limit();
+    process.files.lock().check_room(limit)?;
+    let path = user_path(path)?;
+    let start = start_directory(dirfd, &path)?;
+    let permissions = (mode as u32 & S_IALLUGO & !process.umask()) as u16;
+    let file = file::open(file_system()?, start, &path, open_flags, permissions)?;
+    process
         .files
         .lock()
-        .insert(file, open_flags & flags::O_CLOEXEC != 0)
+        .insert(file, open_flags & O_CLOEXEC != 0, limit)
+}
+
+/// creat(2): open(2) with O_CREAT | O_WRONLY | O_TRUNC.
+pub fn creat(path: u64, mode: u64) -> Result<u64, Errno> {
+    let flags = O_CREAT | O_WRONLY | O_TRUNC;
+    openat(AT_FDCWD as u64, path, u64::from(flags), mode)
 }
 
 pub fn close(fd: u64) -> Result<u64, Errno> {
@@ -86,7 +74,7 @@ pub enum Position {
 
 /// A pipe end of `file`, and whether the description is non-blocking:
 /// what a read or write needs without holding the description's lock.
-fn pipe_of(file: &FileRef) -> Option<(alloc::sync::Arc<crate::fs::pipe::Pipe>, bool)> {
+fn pipe_of(file: &file::FileRef) -> Option<(Arc<Pipe>, bool)> {
     let open = file.lock();
     match &open.kind {
         FileKind::Pipe(end) => Some((end.pipe(), open.nonblocking)),
@@ -156,10 +144,11 @@ pub fn write(fd: u64, buffer: u64, count: u64, position: Position) -> Result<u64
     if direct && !buffer.is_multiple_of(DIRECT_ALIGNMENT) {
         return Err(Errno::EINVAL);
     }
+    // O_APPEND writes at the end, pwrite too (pwrite(2), BUGS: "if a file
+    // is opened with O_APPEND, pwrite() appends data to the end of the
+    // file, regardless of the value of offset").
     let start = match (&open.kind, position) {
-        (FileKind::Regular(inode), Position::Current) if open.append => {
-            file_system()?.metadata(*inode)?.size
-        }
+        (FileKind::Regular(inode), _) if open.append => file_system()?.metadata(*inode)?.size,
         (_, Position::Current) => open.offset,
         (_, Position::At(offset)) => offset,
     };
@@ -265,107 +254,64 @@ fn read_console(buffer: u64, count: u64) -> Result<u64, Errno> {
     }
 }
 
+/// lseek(2): SEEK_SET, SEEK_CUR, SEEK_END, and SEEK_DATA and SEEK_HOLE
+/// (`fs::seek`: ENXIO at or past the end, or with no data after `offset`;
+/// a directory is all data, as Linux's generic rule has it). EINVAL for
+/// another whence or a negative result, ESPIPE for pipes and the console.
 pub fn lseek(fd: u64, offset: i64, whence: u64) -> Result<u64, Errno> {
-    const SEEK_SET: u64 = 0;
-    const SEEK_CUR: u64 = 1;
-    const SEEK_END: u64 = 2;
     let file = descriptor(fd)?;
     let mut open = file.lock();
-    let inode = match open.kind {
+    let (inode, is_directory) = match open.kind {
         FileKind::Console | FileKind::Pipe(_) => return Err(Errno::ESPIPE),
-        FileKind::Regular(inode) | FileKind::Directory(inode) => inode,
+        FileKind::Regular(inode) => (inode, false),
+        FileKind::Directory(inode) => (inode, true),
     };
-    let base = match whence {
-        SEEK_SET => 0,
-        SEEK_CUR => open.offset as i64,
-        SEEK_END => file_system()?.metadata(inode)?.size as i64,
+    let target = match whence {
+        SEEK_SET => offset,
+        SEEK_CUR => (open.offset as i64)
+            .checked_add(offset)
+            .ok_or(Errno::EINVAL)?,
+        SEEK_END => (size_of(inode)? as i64)
+            .checked_add(offset)
+            .ok_or(Errno::EINVAL)?,
+        SEEK_DATA | SEEK_HOLE => {
+            let wanted = if whence == SEEK_DATA {
+                Seek::Data
+            } else {
+                Seek::Hole
+            };
+            let offset = u64::try_from(offset).map_err(|_| Errno::ENXIO)?;
+            let found = if is_directory {
+                directory_seek(size_of(inode)?, offset, wanted)?
+            } else {
+                file_system()?.seek(inode, offset, wanted)?
+            };
+            found as i64
+        }
         _ => return Err(Errno::EINVAL),
     };
-    let target = base
-        .checked_add(offset)
-        .filter(|target| *target >= 0)
-        .ok_or(Errno::EINVAL)?;
+    if target < 0 {
+        return Err(Errno::EINVAL);
+    }
     open.offset = target as u64;
     Ok(target as u64)
 }
 
-/// What `struct stat` says of a file.
-enum StatOf {
-    Console,
-    Pipe,
-    Inode(InodeNumber),
+fn size_of(inode: InodeNumber) -> Result<u64, Errno> {
+    Ok(file_system()?.metadata(inode)?.size)
 }
 
-/// `struct stat` for x86_64.
-fn stat_bytes(of: StatOf) -> Result<[u8; 144], Errno> {
-    const S_IFIFO: u32 = 0o010000;
-    const S_IFCHR: u32 = 0o020000;
-    const S_IFDIR: u32 = 0o040000;
-    const S_IFREG: u32 = 0o100000;
-    let mut stat = [0u8; 144];
-    let mut put = |offset: usize, value: u64, width: usize| {
-        stat[offset..offset + width].copy_from_slice(&value.to_le_bytes()[..width]);
-    };
-    match of {
-        StatOf::Console => {
-            put(16, 1, 8); // nlink
-            put(24, u64::from(S_IFCHR | 0o620), 4);
-            put(40, (4 << 8) | 64, 8); // rdev: ttyS0 (major 4, minor 64)
-            put(56, 1024, 8); // blksize
-        }
-        StatOf::Pipe => {
-            put(16, 1, 8);
-            put(24, u64::from(S_IFIFO | 0o600), 4);
-            put(56, 4096, 8);
-        }
-        StatOf::Inode(inode) => {
-            let metadata = file_system()?.metadata(inode)?;
-            let type_bits = match metadata.file_type {
-                FileType::Directory => S_IFDIR,
-                _ => S_IFREG,
-            };
-            put(0, 0xfe00, 8); // dev: the first disk
-            put(8, u64::from(inode), 8);
-            put(16, u64::from(metadata.links), 8);
-            put(
-                24,
-                u64::from(type_bits | u32::from(metadata.permissions)),
-                4,
-            );
-            put(28, u64::from(metadata.uid), 4);
-            put(32, u64::from(metadata.gid), 4);
-            put(48, metadata.size, 8);
-            put(56, 4096, 8);
-            put(64, u64::from(metadata.sectors), 8);
-            put(72, u64::from(metadata.atime), 8);
-            put(88, u64::from(metadata.mtime), 8);
-            put(104, u64::from(metadata.ctime), 8);
-        }
+/// SEEK_DATA and SEEK_HOLE in a directory of `size` bytes, by Linux's
+/// `generic_file_llseek_size`: everything before the end is data, the end
+/// is the hole.
+fn directory_seek(size: u64, offset: u64, wanted: Seek) -> Result<u64, Errno> {
+    if offset >= size {
+        return Err(Errno::ENXIO);
     }
-    Ok(stat)
-}
-
-pub fn fstat(fd: u64, buffer: u64) -> Result<u64, Errno> {
-    let of = match &descriptor(fd)?.lock().kind {
-        FileKind::Console => StatOf::Console,
-        FileKind::Pipe(_) => StatOf::Pipe,
-        FileKind::Regular(inode) | FileKind::Directory(inode) => StatOf::Inode(*inode),
-    };
-    write_user(buffer, &stat_bytes(of)?).map(|()| 0)
-}
-
-pub fn newfstatat(dirfd: u64, path: u64, buffer: u64, flags: u64) -> Result<u64, Errno> {
-    const AT_EMPTY_PATH: u64 = 0x1000;
-    let path = read_user_string(path, PATH_MAX)?;
-    if path.is_empty() && flags & AT_EMPTY_PATH != 0 {
-        return fstat(u64::from(dirfd as u32), buffer);
-    }
-    if path.is_empty() {
-        return Err(Errno::ENOENT);
-    }
-    let dir = directory_for(dirfd, &path)?;
-    let inode = file_system()?.lookup_from(dir, &path)?;
-    write_user(buffer, &stat_bytes(StatOf::Inode(inode))?).map(|()| 0)
+    Ok(match wanted {
+        Seek::Data => offset,
+        Seek::Hole => size,
+    })
 }
 
 pub fn fsync(fd: u64) -> Result<u64, Errno> {
@@ -379,33 +325,19 @@ pub fn fsync(fd: u64) -> Result<u64, Errno> {
     }
 }
 
+/// ftruncate(2): EINVAL for a negative length (before the descriptor is
+/// looked at), then EBADF, then EINVAL for anything but a regular file
+/// open for writing (a directory too), then ext2's EFBIG.
 pub fn ftruncate(fd: u64, length: i64) -> Result<u64, Errno> {
+    let length = u64::try_from(length).map_err(|_| Errno::EINVAL)?;
     let file = descriptor(fd)?;
     let open = file.lock();
     match open.kind {
         FileKind::Regular(inode) if open.writable => {
-            let length = u64::try_from(length).map_err(|_| Errno::EINVAL)?;
             file_system()?.set_len(inode, length).map(|()| 0)
         }
-        FileKind::Directory(_) => Err(Errno::EISDIR),
         _ => Err(Errno::EINVAL),
     }
-}
-
-pub fn mkdir(path: u64, mode: u64) -> Result<u64, Errno> {
-    let path = user_path(path)?;
-    file_system()?
-        .mkdir(&path, (mode & 0o7777) as u16)
-        .map(|_| 0)
-}
-
-pub fn unlink(path: u64) -> Result<u64, Errno> {
-    let path = user_path(path)?;
-    let fs = file_system()?;
-    if fs.metadata(fs.lookup(&path)?)?.file_type == FileType::Directory {
-        return Err(Errno::EISDIR);
-    }
-    fs.unlink(&path).map(|()| 0)
 }
 
 pub fn sync() -> Result<u64, Errno> {
@@ -442,16 +374,17 @@ pub fn ioctl(fd: u64, request: u64, argument: u64) -> Result<u64, Errno> {
 /// here).
 pub fn pipe2(fds_at: u64, pipe_flags: u64) -> Result<u64, Errno> {
     let pipe_flags = pipe_flags as u32;
-    if pipe_flags & !(flags::O_CLOEXEC | flags::O_NONBLOCK) != 0 {
+    if pipe_flags & !(O_CLOEXEC | O_NONBLOCK) != 0 {
         return Err(Errno::EINVAL);
     }
-    let close_on_exec = pipe_flags & flags::O_CLOEXEC != 0;
+    let close_on_exec = pipe_flags & O_CLOEXEC != 0;
     let (read_end, write_end) = OpenFile::pipe(pipe_flags);
     let process = sched::current_process();
+    let limit = descriptor_limit();
     let fds = {
         let mut files = process.files.lock();
-        let read_fd = files.insert(read_end, close_on_exec)?;
-        match files.insert(write_end, close_on_exec) {
+        let read_fd = files.insert(read_end, close_on_exec, limit)?;
+        match files.insert(write_end, close_on_exec, limit) {
             Ok(write_fd) => [read_fd as u32, write_fd as u32],
             Err(errno) => {
                 let _ = files.close(read_fd);
@@ -471,54 +404,54 @@ pub fn pipe2(fds_at: u64, pipe_flags: u64) -> Result<u64, Errno> {
 }
 
 pub fn dup(fd: u64) -> Result<u64, Errno> {
+    let limit = descriptor_limit();
     let process = sched::current_process();
     let mut files = process.files.lock();
     let file = files.get(fd)?;
-    files.insert(file, false)
+    files.insert(file, false, limit)
 }
 
 /// dup2(2): `new` becomes a copy of `old` (closing what it was); the same
-/// descriptor twice is a no-op once `old` is known valid.
+/// descriptor twice is a no-op once `old` is known valid. EBADF for a
+/// `new` at or above RLIMIT_NOFILE.
 pub fn dup2(old: u64, new: u64) -> Result<u64, Errno> {
+    let limit = descriptor_limit();
     let process = sched::current_process();
     let mut files = process.files.lock();
     let file = files.get(old)?;
     if old == new {
         return Ok(new);
     }
-    files.insert_at(new, file, false).map(|()| new)
+    files.insert_at(new, file, false, limit).map(|()| new)
 }
 
 /// dup3(2): dup2 with O_CLOEXEC, and EINVAL for the same descriptor twice.
 pub fn dup3(old: u64, new: u64, dup_flags: u64) -> Result<u64, Errno> {
     let dup_flags = dup_flags as u32;
-    if dup_flags & !flags::O_CLOEXEC != 0 || old == new {
+    if dup_flags & !O_CLOEXEC != 0 || old == new {
         return Err(Errno::EINVAL);
     }
+    let limit = descriptor_limit();
     let process = sched::current_process();
     let mut files = process.files.lock();
     let file = files.get(old)?;
     files
-        .insert_at(new, file, dup_flags & flags::O_CLOEXEC != 0)
+        .insert_at(new, file, dup_flags & O_CLOEXEC != 0, limit)
         .map(|()| new)
 }
 
-/// fcntl(2): duplicating (F_DUPFD, F_DUPFD_CLOEXEC), the descriptor flag
-/// (F_GETFD, F_SETFD) and the status flags (F_GETFL, F_SETFL).
+/// fcntl(2): duplicating (F_DUPFD, F_DUPFD_CLOEXEC: EINVAL for a lowest
+/// descriptor at or above RLIMIT_NOFILE), the descriptor flag (F_GETFD,
+/// F_SETFD) and the status flags (F_GETFL, F_SETFL).
 pub fn fcntl(fd: u64, command: u32, argument: u64) -> Result<u64, Errno> {
-    const F_DUPFD: u32 = 0;
-    const F_GETFD: u32 = 1;
-    const F_SETFD: u32 = 2;
-    const F_GETFL: u32 = 3;
-    const F_SETFL: u32 = 4;
-    const F_DUPFD_CLOEXEC: u32 = 1030;
-    const FD_CLOEXEC: u64 = 1;
+    let limit = descriptor_limit();
     let process = sched::current_process();
     let mut files = process.files.lock();
     let file = files.get(fd)?;
     match command {
         F_DUPFD | F_DUPFD_CLOEXEC => {
-            files.insert_from(u64::from(argument as u32), file, command == F_DUPFD_CLOEXEC)
+            let lowest = u64::from(argument as u32);
+            files.insert_from(lowest, file, command == F_DUPFD_CLOEXEC, limit)
         }
         F_GETFD => files
             .close_on_exec_flag(fd)

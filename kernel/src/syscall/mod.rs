@@ -13,17 +13,24 @@ use abi::syscall as number;
 use arch::trap::TrapFrame;
 use arch::user::ReturnPath;
 
+mod attributes;
+mod directory;
 mod file;
 mod memory;
+mod names;
+mod path;
 mod poll;
 mod process_calls;
 mod signal;
+mod system;
 mod time;
 
+use directory::Layout;
 use file::Position;
 
-/// `openat`'s "relative to the working directory".
-const AT_FDCWD: u64 = -100i64 as u64;
+/// A `dirfd` argument meaning the current directory, for the calls
+/// without `at`.
+const AT_FDCWD: u64 = abi::fs::AT_FDCWD as u64;
 
 /// What a system call did.
 enum Outcome {
@@ -80,9 +87,8 @@ fn dispatch(number: u64, frame: &mut TrapFrame) -> Outcome {
         number::WRITE => file::write(fd(a0), a1, a2, Position::Current).into(),
         number::OPEN => file::openat(AT_FDCWD, a0, a1, a2).into(),
         number::OPENAT => file::openat(a0, a1, a2, a3).into(),
+        number::CREAT => file::creat(a0, a1).into(),
         number::CLOSE => file::close(fd(a0)).into(),
-        number::FSTAT => file::fstat(fd(a0), a1).into(),
-        number::NEWFSTATAT => file::newfstatat(a0, a1, a2, a3).into(),
         number::LSEEK => file::lseek(fd(a0), a1 as i64, a2).into(),
         number::IOCTL => file::ioctl(fd(a0), a1, a2).into(),
         number::PREAD64 => file::read(fd(a0), a1, a2, Position::At(a3)).into(),
@@ -91,9 +97,55 @@ fn dispatch(number: u64, frame: &mut TrapFrame) -> Outcome {
         number::WRITEV => file::vectored(fd(a0), a1, a2, true).into(),
         number::FSYNC | number::FDATASYNC => file::fsync(fd(a0)).into(),
         number::FTRUNCATE => file::ftruncate(fd(a0), a1 as i64).into(),
-        number::MKDIR => file::mkdir(a0, a1).into(),
-        number::UNLINK => file::unlink(a0).into(),
         number::SYNC => file::sync().into(),
+        number::STAT => attributes::newfstatat(AT_FDCWD, a0, a1, 0).into(),
+        number::LSTAT => {
+            let nofollow = u64::from(abi::fs::AT_SYMLINK_NOFOLLOW);
+            attributes::newfstatat(AT_FDCWD, a0, a1, nofollow).into()
+        }
+        number::FSTAT => attributes::fstat(fd(a0), a1).into(),
+        number::NEWFSTATAT => attributes::newfstatat(a0, a1, a2, a3).into(),
+        number::STATFS => attributes::statfs(a0, a1).into(),
+        number::FSTATFS => attributes::fstatfs(fd(a0), a1).into(),
+        number::ACCESS => attributes::faccessat2(AT_FDCWD, a0, a1, 0).into(),
+        number::FACCESSAT => attributes::faccessat2(a0, a1, a2, 0).into(),
+        number::FACCESSAT2 => attributes::faccessat2(a0, a1, a2, a3).into(),
+        number::CHMOD => attributes::fchmodat(AT_FDCWD, a0, a1).into(),
+        number::FCHMODAT => attributes::fchmodat(a0, a1, a2).into(),
+        number::FCHMOD => attributes::fchmod(fd(a0), a1).into(),
+        number::CHOWN => attributes::fchownat(AT_FDCWD, a0, a1, a2, 0).into(),
+        number::LCHOWN => {
+            let nofollow = u64::from(abi::fs::AT_SYMLINK_NOFOLLOW);
+            attributes::fchownat(AT_FDCWD, a0, a1, a2, nofollow).into()
+        }
+        number::FCHOWNAT => attributes::fchownat(a0, a1, a2, a3, a4).into(),
+        number::FCHOWN => attributes::fchown(fd(a0), a1, a2).into(),
+        number::UTIMENSAT => attributes::utimensat(a0, a1, a2, a3).into(),
+        number::TRUNCATE => attributes::truncate(a0, a1).into(),
+        number::MKDIR => names::mkdirat(AT_FDCWD, a0, a1).into(),
+        number::MKDIRAT => names::mkdirat(a0, a1, a2).into(),
+        number::MKNOD => names::mknodat(AT_FDCWD, a0, a1, a2).into(),
+        number::MKNODAT => names::mknodat(a0, a1, a2, a3).into(),
+        number::SYMLINK => names::symlinkat(a0, AT_FDCWD, a1).into(),
+        number::SYMLINKAT => names::symlinkat(a0, a1, a2).into(),
+        number::LINK => names::linkat(AT_FDCWD, a0, AT_FDCWD, a1, 0).into(),
+        number::LINKAT => names::linkat(a0, a1, a2, a3, a4).into(),
+        number::UNLINK => names::unlinkat(AT_FDCWD, a0, 0).into(),
+        number::RMDIR => {
+            let remove_directory = u64::from(abi::fs::AT_REMOVEDIR);
+            names::unlinkat(AT_FDCWD, a0, remove_directory).into()
+        }
+        number::UNLINKAT => names::unlinkat(a0, a1, a2).into(),
+        number::RENAME => names::renameat2(AT_FDCWD, a0, AT_FDCWD, a1, 0).into(),
+        number::RENAMEAT => names::renameat2(a0, a1, a2, a3, 0).into(),
+        number::RENAMEAT2 => names::renameat2(a0, a1, a2, a3, a4).into(),
+        number::READLINK => names::readlinkat(AT_FDCWD, a0, a1, a2).into(),
+        number::READLINKAT => names::readlinkat(a0, a1, a2, a3).into(),
+        number::GETDENTS => directory::getdents(fd(a0), a1, a2, Layout::Dirent).into(),
+        number::GETDENTS64 => directory::getdents(fd(a0), a1, a2, Layout::Dirent64).into(),
+        number::GETCWD => directory::getcwd(a0, a1).into(),
+        number::CHDIR => directory::chdir(a0).into(),
+        number::FCHDIR => directory::fchdir(fd(a0)).into(),
         number::PIPE => file::pipe2(a0, 0).into(),
         number::PIPE2 => file::pipe2(a0, a1).into(),
         number::DUP => file::dup(fd(a0)).into(),
@@ -117,7 +169,13 @@ fn dispatch(number: u64, frame: &mut TrapFrame) -> Outcome {
         number::MUNLOCKALL => memory::munlockall().into(),
         number::MADVISE => memory::madvise(a0, a1, a2 as i32).into(),
         number::BRK => memory::brk(a0).into(),
-        number::UNAME => uname(a0).into(),
+        number::UNAME => system::uname(a0).into(),
+        number::UMASK => system::umask(a0).into(),
+        number::GETRLIMIT => system::getrlimit(a0, a1).into(),
+        number::SETRLIMIT => system::setrlimit(a0, a1).into(),
+        number::PRLIMIT64 => system::prlimit64(a0, a1, a2, a3).into(),
+        number::SYSINFO => system::sysinfo(a0).into(),
+        number::SCHED_GETAFFINITY => system::sched_getaffinity(a0, a1, a2).into(),
         number::FORK => process_calls::fork().into(),
         number::VFORK => process_calls::vfork().into(),
         number::CLONE => process_calls::clone(a0, a1, a2, a3, a4).into(),
@@ -171,26 +229,4 @@ fn dispatch(number: u64, frame: &mut TrapFrame) -> Outcome {
             Err(Errno::ENOSYS).into()
         }
     }
-}
-
-/// uname(2): `struct utsname`, six NUL-padded 65-byte fields. This kernel
-/// speaks the Linux ABI, so it says "Linux" with the 6.x release whose
-/// behaviour it follows; its own name is in the node name and version.
-fn uname(buffer: u64) -> Result<u64, Errno> {
-    const FIELD: usize = 65;
-    let version = concat!("#1 msync-kernel ", env!("CARGO_PKG_VERSION"));
-    let fields: [&[u8]; 6] = [
-        b"Linux",
-        b"msync-kernel",
-        b"6.1.0-msync-kernel",
-        version.as_bytes(),
-        b"x86_64",
-        b"(none)",
-    ];
-    let mut utsname = [0u8; FIELD * 6];
-    for (slot, field) in utsname.chunks_mut(FIELD).zip(fields) {
-        slot[..field.len()].copy_from_slice(field);
-    }
-    crate::process::user_memory::write_user(buffer, &utsname)?;
-    Ok(0)
 }

@@ -8,7 +8,7 @@
 //! arrived. A waiter sleeps on the poll channel, which every pipe change
 //! wakes; with the console among the descriptors it looks again every tick.
 
-use crate::fs::file::{FileKind, FileRef, MAX_FILES};
+use crate::fs::file::{FileKind, FileRef};
 use crate::process::signal::UNBLOCKABLE;
 use crate::process::user_memory::{read_user, write_user};
 use crate::sched;
@@ -84,9 +84,11 @@ fn wait_until_ready(
     }
 }
 
-/// The `struct pollfd` array at `at`: (fd, events) each.
+/// The `struct pollfd` array at `at`: (fd, events) each. EINVAL for more
+/// entries than RLIMIT_NOFILE allows descriptors, as Linux's poll says.
 fn read_pollfds(at: u64, count: u64) -> Result<Vec<(i32, u16)>, Errno> {
-    if count > MAX_FILES as u64 {
+    let limit = sched::current_process().limits.lock().open_files();
+    if count > limit as u64 {
         return Err(Errno::EINVAL);
     }
     let mut raw = alloc::vec![0u8; count as usize * 8];
@@ -250,7 +252,8 @@ fn select_until(count: i32, addresses: [u64; 3], deadline: Option<u64>) -> Resul
     if count < 0 {
         return Err(Errno::EINVAL);
     }
-    let count = (count as usize).min(MAX_FILES);
+    let limit = sched::current_process().limits.lock().open_files();
+    let count = (count as usize).min(limit);
     let words = count.div_ceil(64);
     let wanted = FdSets {
         read: read_fd_set(addresses[0], words)?,

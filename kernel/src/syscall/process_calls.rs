@@ -3,21 +3,22 @@
 
 use super::Outcome;
 use crate::fs::file::FileKind;
+use crate::fs::path::{Follow, Names};
+use crate::process::exec::{self, Program};
 use crate::process::memory::UserMemory;
 use crate::process::user_memory::{read_user_string, read_user_u64, write_user};
 use crate::process::{self, ForkRequest, Pid, WaitFor, WaitOptions, WaitReport};
 use crate::sched;
 use abi::Errno;
+use abi::fs::{AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW};
 use abi::process::*;
+use abi::resource::{RUSAGE_CHILDREN, RUSAGE_SELF, RUSAGE_THREAD};
 use abi::signal::{NSIG, SIGCHLD};
 use alloc::vec::Vec;
 use arch::trap::TrapFrame;
 use core::sync::atomic::Ordering;
 use mm::address_space::USER_END;
 
-const PATH_MAX: usize = 4096;
-const AT_EMPTY_PATH: u64 = 0x1000;
-const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
 /// The most argv or envp entries read (each is at most MAX_ARG_STRLEN, and
 /// all of them together within Linux's argument space).
 const MAX_ARGUMENTS: usize = 0x7fff_ffff;
@@ -115,14 +116,13 @@ fn read_string_array(at: u64) -> Result<Vec<Vec<u8>>, Errno> {
         if pointer == 0 {
             return Ok(strings);
         }
-        let string =
-            read_user_string(pointer, crate::process::exec::MAX_ARG_STRLEN).map_err(|errno| {
-                if errno == Errno::ENAMETOOLONG {
-                    Errno::E2BIG
-                } else {
-                    errno
-                }
-            })?;
+        let string = read_user_string(pointer, exec::MAX_ARG_STRLEN).map_err(|errno| {
+            if errno == Errno::ENAMETOOLONG {
+                Errno::E2BIG
+            } else {
+                errno
+            }
+        })?;
         strings.push(string);
     }
     Err(Errno::E2BIG)
@@ -156,13 +156,14 @@ fn exec_program(
     envp_at: u64,
     flags: u64,
 ) -> Result<TrapFrame, Errno> {
+    let flags = flags as u32;
     if flags & !(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0 {
         return Err(Errno::EINVAL);
     }
-    let path = read_user_string(path_at, PATH_MAX)?;
+    let path = super::path::read_path(path_at)?;
     let argv = read_string_array(argv_at)?;
     let envp = read_string_array(envp_at)?;
-    let fs = crate::fs::root().ok_or(Errno::ENOENT)?;
+    let fs = super::path::file_system()?;
     let process = sched::current_process();
     let program = if path.is_empty() {
         if flags & AT_EMPTY_PATH == 0 {
@@ -172,10 +173,17 @@ fn exec_program(
         let FileKind::Regular(inode) = file.lock().kind else {
             return Err(Errno::EACCES);
         };
-        crate::process::exec::Program::Inode(inode)
+        Program::Inode(inode)
+    } else if flags & AT_SYMLINK_NOFOLLOW != 0 {
+        // A symlink in the last place is ELOOP (Linux's `do_open_execat`).
+        let inode = super::path::resolve(dirfd, &path, Follow::No)?;
+        if fs.file_type(inode)? == ext2::FileType::Symlink {
+            return Err(Errno::ELOOP);
+        }
+        Program::Inode(inode)
     } else {
-        let dir = super::file::directory_for(dirfd, &path)?;
-        crate::process::exec::Program::Path { dir, path: &path }
+        let dir = super::path::start_directory(dirfd, &path)?;
+        Program::Path { dir, path: &path }
     };
     let execfn = if path.is_empty() {
         alloc::format!("/dev/fd/{dirfd}").into_bytes()
@@ -185,7 +193,8 @@ fn exec_program(
     let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
     let envp: Vec<&[u8]> = envp.iter().map(Vec::as_slice).collect();
     let mut memory = UserMemory::new().map_err(|_| Errno::ENOMEM)?;
-    let image = crate::process::exec::load(fs, &mut memory, program, &execfn, &argv, &envp)?;
+    let stack_limit = process.limits.lock().stack();
+    let image = exec::load(fs, &mut memory, program, &execfn, &argv, &envp, stack_limit)?;
     process::replace_image(&process, memory, image.name);
     let thread = sched::current();
     thread.fs_base.store(0, Ordering::Relaxed);
@@ -316,7 +325,7 @@ pub fn getppid() -> Result<u64, Errno> {
 }
 
 /// The process `pid` names (0: the caller), or ESRCH.
-fn process_named(pid: i32) -> Result<alloc::sync::Arc<process::Process>, Errno> {
+pub(super) fn process_named(pid: i32) -> Result<alloc::sync::Arc<process::Process>, Errno> {
     match pid {
         0 => Ok(sched::current_process()),
         pid if pid > 0 => process::lookup(pid as Pid).ok_or(Errno::ESRCH),
@@ -428,9 +437,6 @@ pub fn times(at: u64) -> Result<u64, Errno> {
 
 /// getrusage(2): RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD.
 pub fn getrusage(who: i32, at: u64) -> Result<u64, Errno> {
-    const RUSAGE_SELF: i32 = 0;
-    const RUSAGE_CHILDREN: i32 = -1;
-    const RUSAGE_THREAD: i32 = 1;
     let [user, system, children_user, children_system] = sched::current_process().times();
     let (user, system) = match who {
         RUSAGE_SELF | RUSAGE_THREAD => (user, system),

@@ -19,11 +19,8 @@ pub mod nr {
     pub const EXIT_GROUP: usize = 231;
 }
 
-/// `open` flags (asm-generic/fcntl.h).
-pub const O_RDONLY: i32 = 0;
-pub const O_RDWR: i32 = 0o2;
-pub const O_CREAT: i32 = 0o100;
-pub const O_TRUNC: i32 = 0o1000;
+/// `open` flags, from `abi`.
+pub use abi::fs::{O_CREAT, O_RDONLY, O_RDWR, O_TRUNC};
 
 /// The errno of a failed system call. Its `Debug` form is the errno's name.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -111,7 +108,7 @@ pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, SysError> {
 }
 
 /// open(2) with `O_*` flags and a creation mode; returns the new descriptor.
-pub fn open(path: &CStr, flags: i32, mode: u32) -> Result<i32, SysError> {
+pub fn open(path: &CStr, flags: u32, mode: u32) -> Result<i32, SysError> {
     // SAFETY: `path` is NUL-terminated and only read.
     let ret = unsafe {
         syscall(
