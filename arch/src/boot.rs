@@ -228,9 +228,9 @@ impl BootInfo {
         if paddr == 0 {
             return &[];
         }
+        let limit = (BOOT_MAPPED_BYTES - paddr).min(4096) as usize;
         // SAFETY: a NUL-terminated string in reserved low memory; the length is
         // found by scanning for the NUL within the boot mapping.
-        let limit = (BOOT_MAPPED_BYTES - paddr).min(4096) as usize;
         let bytes: &[u8] = unsafe { phys_slice(paddr, limit) };
         let len = bytes.iter().position(|&b| b == 0).unwrap_or(limit);
         &bytes[..len]

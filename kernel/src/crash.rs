@@ -19,6 +19,7 @@ fn deliberate_panic() -> ! {
 }
 
 #[inline(never)]
+#[allow(unsafe_code)]
 fn write_to_guard_page() -> ! {
     let stack = KernelStack::new(1).expect("a stack");
     let guard = stack.guard_page().as_mut_ptr::<u64>();

@@ -5,6 +5,8 @@
 //! linker script brackets that section with symbols, so the registry needs no
 //! list kept by hand. A failing test panics; the panic handler then reports the
 //! test as failed and prints the summary line before exiting QEMU.
+// The test registry is read from a linker section as a slice.
+#![allow(unsafe_code)]
 
 use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
@@ -22,6 +24,9 @@ macro_rules! kernel_test {
         const _: () = {
             fn $name() $body
             #[used]
+            // The linker gathers the tests from this section (see
+            // `registry`); naming it is the only unsafe part.
+            #[allow(unsafe_code)]
             #[unsafe(link_section = ".kernel_tests")]
             static TEST: $crate::ktest::KernelTest = $crate::ktest::KernelTest {
                 name: concat!(module_path!(), "::", stringify!($name)),

@@ -2,6 +2,7 @@
 //! rules) into a running system.
 #![no_std]
 #![no_main]
+#![deny(unsafe_code)]
 
 extern crate alloc;
 
@@ -31,6 +32,7 @@ static COMMAND_LINE: Once<CommandLine> = Once::new();
 
 /// Runs on the boot stack: traps, console, clock and memory, then moves to a
 /// guarded kernel stack.
+#[allow(unsafe_code)]
 fn boot(boot: BootInfo) -> ! {
     arch::trap::set_handler(trap::handle);
     arch::trap::init();

@@ -37,6 +37,7 @@ fn plausible_frame(rbp: u64) -> bool {
 
 /// Prints `rip` (if non-zero) and the return addresses found by following
 /// the frame-pointer chain from `rbp`, one `  #N 0x...` line each.
+#[allow(unsafe_code)]
 pub fn print_backtrace(rip: u64, mut rbp: u64) {
     arch::emergency_print!("backtrace:\n");
     let mut index = 0;

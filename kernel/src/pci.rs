@@ -158,6 +158,7 @@ impl ConfigurationAccess for PortConfigAccess {
 
     /// # Safety
     /// Nothing to uphold: every access goes through `arch`'s lock.
+    #[allow(unsafe_code)]
     unsafe fn unsafe_clone(&self) -> Self {
         PortConfigAccess
     }

@@ -17,6 +17,9 @@
 //! When nothing is runnable the CPU halts in [`schedule`], on the stack of
 //! the thread that went to sleep, and does the kernel's periodic work
 //! (write-back, timers) at each wake-up.
+// Context switches and the threads' saved registers: the scheduler is where
+// one thread's stack and registers are handed to another.
+#![allow(unsafe_code)]
 
 use crate::memory::stack::KernelStack;
 use crate::process::Process;

@@ -39,12 +39,14 @@ fn dirty_scan(label: &str, pages: &[u64], dirty_every: usize) {
     let (memory, mut frames) = EmulatedMemory::new(600);
     let root = frames.alloc_frame().expect("root table");
     let first_user_frame = memory.end().as_u64();
-    let mut walker = PageTableWalker::new(&memory, root);
+    // SAFETY: a fresh zeroed root of this emulated memory, edited only by
+    // walkers.
+    let mut walker = unsafe { PageTableWalker::new(&memory, root) };
     for (n, &page) in pages.iter().enumerate() {
         let frame = PhysAddr::new(first_user_frame + n as u64 * PAGE_SIZE);
-        walker
-            .map_page(page, frame, USER_RW, &mut frames)
-            .expect("frames for tables");
+        // SAFETY: a fake user frame outside the emulated memory, never
+        // dereferenced.
+        unsafe { walker.map_page(page, frame, USER_RW, &mut frames) }.expect("frames for tables");
     }
     for &page in pages.iter().step_by(dirty_every) {
         assert!(memory.user_store(root, page));
@@ -53,7 +55,8 @@ fn dirty_scan(label: &str, pages: &[u64], dirty_every: usize) {
     let mut found = 0;
     let mut stats = Default::default();
     let scan = best_of(|| {
-        let mut walker = PageTableWalker::new(&memory, root);
+        // SAFETY: the root mapped above, in the same emulated memory.
+        let mut walker = unsafe { PageTableWalker::new(&memory, root) };
         found = black_box(walker.find_dirty(RANGE_START..RANGE_END)).len();
         stats = walker.stats();
     });

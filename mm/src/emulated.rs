@@ -168,7 +168,11 @@ impl EmulatedMemory {
     }
 }
 
-impl PhysAccess for EmulatedMemory {
+// SAFETY: every frame of the emulated memory is a boxed array of 512
+// `AtomicU64` (4 KiB, 8-byte aligned) that lives as long as `self`; the
+// allocator paired with it hands out only those frames.
+#[allow(unsafe_code)]
+unsafe impl PhysAccess for EmulatedMemory {
     fn phys_to_ptr(&self, phys: PhysAddr) -> *mut u8 {
         let offset = phys
             .as_u64()
@@ -199,7 +203,11 @@ impl EmulatedFrames {
     }
 }
 
-impl FrameAlloc for EmulatedFrames {
+// SAFETY: a frame leaves the free list when handed out and returns only
+// through `free_frame`, which panics on a double free; all of them are
+// frames of the paired `EmulatedMemory`.
+#[allow(unsafe_code)]
+unsafe impl FrameAlloc for EmulatedFrames {
     fn alloc_frame(&mut self) -> Option<PhysAddr> {
         let frame = self.free.pop()?;
         self.allocated[Self::index(frame)] = true;

@@ -9,7 +9,14 @@ pub const PAGE_SIZE: u64 = 4096;
 /// Hands out and takes back 4 KiB physical frames.
 ///
 /// Running out of frames is an ordinary outcome (`None`) that callers handle.
-pub trait FrameAlloc {
+///
+/// # Safety
+/// Page tables are built in the frames this hands out, so an implementor
+/// promises that `alloc_frame` returns a 4 KiB-aligned frame that nothing
+/// else uses — not handed out again before it is freed, not part of any live
+/// object — and that the [`PhysAccess`] it is used with reaches it.
+#[allow(unsafe_code)]
+pub unsafe trait FrameAlloc {
     /// A free frame, or `None` when physical memory is exhausted. The frame's
     /// contents are unspecified.
     fn alloc_frame(&mut self) -> Option<PhysAddr>;
@@ -19,7 +26,15 @@ pub trait FrameAlloc {
 
 /// Turns a physical address into a pointer the current code can dereference
 /// (the kernel's direct map, or a host test's emulated memory).
-pub trait PhysAccess {
+///
+/// # Safety
+/// The walker reads and writes page tables through these pointers, so an
+/// implementor promises that `phys_to_ptr(phys)` is valid for atomic reads
+/// and writes of the whole 4 KiB frame containing `phys`, 8-byte aligned, for
+/// every frame its paired [`FrameAlloc`] hands out and every page table in
+/// use, for as long as `self` lives.
+#[allow(unsafe_code)]
+pub unsafe trait PhysAccess {
     /// A pointer to the byte at `phys`. Valid for the whole 4 KiB frame that
     /// contains `phys`.
     fn phys_to_ptr(&self, phys: PhysAddr) -> *mut u8;
@@ -147,7 +162,11 @@ impl BitmapFrameAllocator {
     }
 }
 
-impl FrameAlloc for BitmapFrameAllocator {
+// SAFETY: a frame's bit is cleared when it is handed out and set again only
+// by `free_frame`, so no frame is handed out twice; the kernel pairs the
+// allocator with the direct map, which reaches all of physical memory.
+#[allow(unsafe_code)]
+unsafe impl FrameAlloc for BitmapFrameAllocator {
     fn alloc_frame(&mut self) -> Option<PhysAddr> {
         let words = self.free_bits.len();
         let word = (self.next_word..words)

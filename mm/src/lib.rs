@@ -15,6 +15,10 @@
 //! - [`walk`]: the page-table walker (dirty scan, D-bit clearing with TLB
 //!   flush tokens, unmap, protection changes, mapping pages).
 #![no_std]
+// The unsafe parts are the promises of the frame traits and the walker's
+// constructors, and the one place a page table is reached through a raw
+// pointer; each is allowed where it stands.
+#![deny(unsafe_code)]
 
 extern crate alloc;
 

@@ -49,10 +49,13 @@ const MAX_SINGLE_PAGE_INVALIDATIONS: usize = 32;
 type Table = [AtomicU64; ENTRIES_PER_TABLE];
 
 /// The page table in `frame`.
+#[allow(unsafe_code)]
 fn table_at<P: PhysAccess>(phys: &P, frame: PhysAddr) -> &Table {
     let ptr = phys.phys_to_ptr(frame);
     debug_assert!(frame.is_aligned(PAGE_SIZE) && ptr.cast::<AtomicU64>().is_aligned());
-    // SAFETY: `frame` is a page-table frame of the address space being walked.
+    // SAFETY: `frame` is a page-table frame of the address space being walked
+    // (`PageTableWalker::new` promises the root, and the walker follows only
+    // entries that walkers wrote).
     // `PhysAccess` promises the pointer is valid for the whole 4 KiB frame, and
     // the frame is 8-byte aligned, so it holds exactly 512 `AtomicU64`. The
     // table stays allocated while the borrow of `phys` lives: the walker frees
@@ -325,9 +328,16 @@ pub struct PageTableWalker<'p, P: PhysAccess> {
 }
 
 impl<'p, P: PhysAccess> PageTableWalker<'p, P> {
-    /// A walker over the tables rooted at the PML4 in `root`. The caller must
-    /// hold whatever lock serialises page-table edits of this address space.
-    pub fn new(phys: &'p P, root: PhysAddr) -> Self {
+    /// A walker over the tables rooted at the PML4 in `root`.
+    ///
+    /// # Safety
+    /// `root` is the top-level table of an address space's page tables,
+    /// reachable through `phys`: every present non-leaf entry below it points
+    /// to a page-table frame (as walkers build them), and none of those
+    /// tables is freed while the walker lives. The caller holds whatever lock
+    /// serialises page-table edits of this address space.
+    #[allow(unsafe_code)]
+    pub unsafe fn new(phys: &'p P, root: PhysAddr) -> Self {
         PageTableWalker {
             phys,
             root,
@@ -347,7 +357,14 @@ impl<'p, P: PhysAccess> PageTableWalker<'p, P> {
     }
 
     /// Maps `page` to `frame`, allocating (and zeroing) missing page tables.
-    pub fn map_page(
+    ///
+    /// # Safety
+    /// User code gets `frame`: it must be a frame the caller may hand to this
+    /// address space — the mapping's own, a page-cache page, a shared
+    /// object's page — holding nothing the kernel keeps private, and it must
+    /// stay allocated while it is mapped.
+    #[allow(unsafe_code)]
+    pub unsafe fn map_page(
         &mut self,
         page: u64,
         frame: PhysAddr,
@@ -478,7 +495,11 @@ impl<'p, P: PhysAccess> PageTableWalker<'p, P> {
     /// copy-on-write copy taking the place of the shared page) in one atomic
     /// store. The old leaf is handed out by [`PendingUnmap::finish`], once no
     /// TLB entry can reach its frame. `None` if `page` has no mapped leaf.
-    pub fn replace_frame(
+    ///
+    /// # Safety
+    /// As for [`PageTableWalker::map_page`]: user code gets `frame`.
+    #[allow(unsafe_code)]
+    pub unsafe fn replace_frame(
         &mut self,
         page: u64,
         frame: PhysAddr,

@@ -39,20 +39,28 @@ impl Machine {
     }
 
     fn walker(&self) -> PageTableWalker<'_, EmulatedMemory> {
-        PageTableWalker::new(&self.memory, self.root)
+        walker_over(&self.memory, self.root)
     }
 
     /// Maps each page to its own fake frame outside emulated memory.
     fn map(&mut self, pages: &BTreeSet<u64>) {
         let first_user_frame = self.memory.end().as_u64();
-        let mut walker = PageTableWalker::new(&self.memory, self.root);
+        let mut walker = walker_over(&self.memory, self.root);
         for (n, &page) in pages.iter().enumerate() {
             let frame = PhysAddr::new(first_user_frame + n as u64 * PAGE_SIZE);
-            walker
-                .map_page(page, frame, USER_RW, &mut self.frames)
-                .unwrap();
+            // SAFETY: a fake user frame outside the emulated memory, never
+            // dereferenced.
+            unsafe { walker.map_page(page, frame, USER_RW, &mut self.frames) }.unwrap();
         }
     }
+}
+
+/// A walker over the tables rooted at `root` in `memory`.
+fn walker_over(memory: &EmulatedMemory, root: PhysAddr) -> PageTableWalker<'_, EmulatedMemory> {
+    // SAFETY: every root these tests pass is a frame of `memory` they
+    // allocated as a PML4 (zeroed) and edit only through walkers; the emulated
+    // frames live as long as `memory`.
+    unsafe { PageTableWalker::new(memory, root) }
 }
 
 /// A deterministic xorshift generator, so failures reproduce.
@@ -176,7 +184,7 @@ fn unmapping_reports_every_leaf_and_frees_the_tables_it_emptied() {
         machine.frames.free_count(),
         free_before - (tables as usize - 1)
     );
-    let pending = PageTableWalker::new(&machine.memory, machine.root).unmap(RANGE_START..RANGE_END);
+    let pending = walker_over(&machine.memory, machine.root).unmap(RANGE_START..RANGE_END);
     assert_eq!(pending.emptied_table_count(), tables as usize - 1);
     let mut tlb = machine.memory.tlb();
     let mut leaves = Vec::new();
@@ -229,9 +237,10 @@ fn unmapping_part_of_a_table_keeps_the_tables_still_in_use() {
 #[test]
 fn mapping_without_frames_for_tables_is_out_of_frames() {
     let mut machine = Machine::new(3);
-    let mut walker = PageTableWalker::new(&machine.memory, machine.root);
+    let mut walker = walker_over(&machine.memory, machine.root);
     let frame = machine.memory.end();
-    let result = walker.map_page(0x40_0000, frame, USER_RW, &mut machine.frames);
+    // SAFETY: a fake user frame (the first past the emulated memory).
+    let result = unsafe { walker.map_page(0x40_0000, frame, USER_RW, &mut machine.frames) };
     assert_eq!(result, Err(MapError::OutOfFrames));
     assert_eq!(machine.frames.free_count(), 0);
     assert_eq!(walker.lookup(0x40_0000), None);
@@ -240,13 +249,13 @@ fn mapping_without_frames_for_tables_is_out_of_frames() {
 #[test]
 fn mapping_a_mapped_page_is_refused() {
     let mut machine = Machine::new(8);
-    let mut walker = PageTableWalker::new(&machine.memory, machine.root);
+    let mut walker = walker_over(&machine.memory, machine.root);
     let frame = machine.memory.end();
-    walker
-        .map_page(0x40_0000, frame, USER_RW, &mut machine.frames)
-        .unwrap();
+    // SAFETY: a fake user frame (the first past the emulated memory).
+    unsafe { walker.map_page(0x40_0000, frame, USER_RW, &mut machine.frames) }.unwrap();
     assert_eq!(
-        walker.map_page(0x40_0000, frame, USER_RW, &mut machine.frames),
+        // SAFETY: as above.
+        unsafe { walker.map_page(0x40_0000, frame, USER_RW, &mut machine.frames) },
         Err(MapError::AlreadyMapped)
     );
     let leaf = walker.lookup(0x40_0000).unwrap();
@@ -574,13 +583,20 @@ fn moving_leaves_keeps_their_bits_and_a_quiet_table_is_scanned_again() {
     }
     let source = 0x80_0000_0000;
     let frame = PhysAddr::new(machine.memory.end().as_u64() + 1000 * PAGE_SIZE);
-    PageTableWalker::new(&machine.memory, machine.root)
-        .map_page(source, frame, USER_RW, &mut machine.frames)
-        .unwrap();
+    // SAFETY: a fake user frame outside the emulated memory.
+    unsafe {
+        walker_over(&machine.memory, machine.root).map_page(
+            source,
+            frame,
+            USER_RW,
+            &mut machine.frames,
+        )
+    }
+    .unwrap();
     assert!(machine.memory.user_store(machine.root, source));
     let free_before = machine.frames.free_count();
 
-    let mut walker = PageTableWalker::new(&machine.memory, machine.root);
+    let mut walker = walker_over(&machine.memory, machine.root);
     let (pending, moved) = walker
         .move_range(source..source + PAGE_SIZE, hole, &mut machine.frames)
         .unwrap();
@@ -620,7 +636,7 @@ fn moving_without_frames_for_tables_moves_nothing() {
     let source = 0x40_0000;
     machine.map(&BTreeSet::from([source]));
     while machine.frames.alloc_frame().is_some() {}
-    let mut walker = PageTableWalker::new(&machine.memory, machine.root);
+    let mut walker = walker_over(&machine.memory, machine.root);
     let far = 0x80_0000_0000;
     assert_eq!(
         walker

@@ -170,6 +170,7 @@ impl Disk {
     /// # Safety
     /// As [`Disk::submit_write_segments`]: the memory stays allocated until
     /// every ticket has been collected.
+    #[allow(unsafe_code)]
     pub unsafe fn submit_gathered_write(
         &'static self,
         first_sector: u64,

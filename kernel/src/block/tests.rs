@@ -6,6 +6,8 @@
 //!
 //! The runner checks afterwards, on the host, the bytes the `rw_disk_` tests
 //! wrote: keep the sector numbers and fills here in step with `cases.rs`.
+// The disk tests hand frames to the device and fill them through the direct map.
+#![allow(unsafe_code)]
 
 use super::{DmaBuffer, PhysSegment, SECTOR_SIZE, Transfer, disks};
 use crate::block::Disk;

@@ -14,6 +14,9 @@
 //! heap and frame locks never nest inside it.
 //!
 //! See `docs/virtio_blk.md`.
+// A DMA driver: the virtqueue's `Hal`, buffers the device reads and writes, and
+// the promises of submitting memory that must outlive a request.
+#![allow(unsafe_code)]
 
 use crate::memory::{frames, phys_to_virt};
 use abi::Errno;
@@ -193,11 +196,16 @@ pub struct PhysSegment {
 }
 
 impl PhysSegment {
-    fn as_bytes<'a>(self) -> &'a mut [u8] {
-        // SAFETY: the submitter promised (see `Disk::submit_write_segments`)
-        // that the memory stays allocated until the request completes. The
-        // slice is only handed to the crate, which turns it back into a
-        // physical address; nothing reads or writes through it.
+    /// The segment's bytes through the direct map, as the queue takes them.
+    ///
+    /// # Safety
+    /// The memory stays allocated for `'a` and nobody else touches it
+    /// meanwhile: the submitter's promise (`Disk::submit_write_segments`)
+    /// for a request's segments, or the request's own buffer.
+    unsafe fn as_bytes<'a>(self) -> &'a mut [u8] {
+        // SAFETY: the caller's promise; the slice is only handed to the
+        // crate, which turns it back into a physical address: nothing reads
+        // or writes through it.
         unsafe { core::slice::from_raw_parts_mut(phys_to_virt(self.start).as_mut_ptr(), self.len) }
     }
 }
@@ -250,9 +258,12 @@ impl InFlight {
     ) -> R {
         let mut readable: [&[u8]; MAX_SEGMENTS + 1] = [&[]; MAX_SEGMENTS + 1];
         let mut writable: [&mut [u8]; MAX_SEGMENTS + 1] = core::array::from_fn(|_| &mut [][..]);
-        let data = self.segments[..self.segment_count]
-            .iter()
-            .map(|segment| segment.as_bytes());
+        let data = self.segments[..self.segment_count].iter().map(|segment| {
+            // SAFETY: a request's segments are its own buffer or memory its
+            // submitter promised to keep until the request completes, and
+            // the request is in flight only while this runs.
+            unsafe { segment.as_bytes() }
+        });
         readable[0] = &self.header;
         let (readable_count, writable_count) = if self.operation == Operation::Read {
             for (slot, bytes) in writable.iter_mut().zip(data) {

@@ -107,6 +107,7 @@ impl FileSystem {
     /// an error before any is submitted is returned. When the disk fills up,
     /// the blocks it could allocate are written (they must not keep stale
     /// bytes) and the result is ENOSPC.
+    #[allow(unsafe_code)]
     fn submit_piece(
         &self,
         inode: InodeNumber,
@@ -190,6 +191,7 @@ impl FileSystem {
 
     /// Copies the bytes of `segments` (at file `offset`) into the cached
     /// pages they cover, which stay clean: the disk holds the same bytes now.
+    #[allow(unsafe_code)]
     fn update_cached_pages(
         &self,
         inode: InodeNumber,

@@ -9,7 +9,7 @@
 
 use super::FileSystem;
 use super::in_use::InodeUse;
-use crate::memory::machine::{DirectMap, HardwareTlb};
+use crate::memory::machine::HardwareTlb;
 use abi::Errno;
 use alloc::vec::Vec;
 use core::ops::Range;
@@ -18,7 +18,6 @@ use mm::address_space::FilePage;
 use mm::frame::PAGE_SIZE;
 use mm::page_cache::{Mapper, Mapping, PageCache};
 use mm::vma::MappedFile;
-use mm::walk::PageTableWalker;
 use x86_64::PhysAddr;
 
 /// How a file appears in a VMA: its inode, kept allocated while mapped,
@@ -189,7 +188,7 @@ fn clear_dirty_bits(runs: impl Iterator<Item = Mapping>) -> (DirtyScan, Vec<Phys
     let mut scan = DirtyScan::default();
     let mut dirty = Vec::new();
     for run in runs {
-        let mut walker = PageTableWalker::new(&DirectMap, run.root);
+        let mut walker = super::page_cache::reverse_mapped(run.root);
         let pending = walker.clear_dirty(run.virt);
         let stats = walker.stats();
         scan.tables_visited += stats.tables_visited;

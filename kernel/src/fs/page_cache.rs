@@ -36,11 +36,22 @@ pub struct InFlightWrite {
     tickets: Vec<Ticket<()>>,
 }
 
+/// A walker over the page tables at `root`, a root the reverse map lists.
+#[allow(unsafe_code)]
+pub(super) fn reverse_mapped(root: PhysAddr) -> PageTableWalker<'static, DirectMap> {
+    // SAFETY: the reverse map lists a PTE only while it exists: an address
+    // space takes its entries out (munmap, exit's teardown) before its page
+    // tables are freed, and calls on page tables are serialised (one process
+    // runs at a time, with the cache lock held here).
+    unsafe { PageTableWalker::new(&DirectMap, root) }
+}
+
 /// The bytes of a frame, through the direct map.
 ///
 /// # Safety
 /// The caller must own the frame's contents for the borrow: a page-cache frame
 /// with the cache lock held, or a frame nobody else can reach yet.
+#[allow(unsafe_code)]
 pub(super) unsafe fn frame_bytes<'a>(frame: PhysAddr) -> &'a mut [u8] {
     // SAFETY: a whole frame in the direct map; exclusivity is the caller's.
     unsafe { core::slice::from_raw_parts_mut(phys_to_virt(frame).as_mut_ptr(), PAGE) }
@@ -73,6 +84,7 @@ impl FileSystem {
 
     /// Reads the blocks of page `index` into the zeroed `frame`, one device
     /// request per run of consecutive blocks; holes stay zero.
+    #[allow(unsafe_code)]
     fn fill_page(
         &self,
         ext2: &mut Ext2<&'static crate::block::Disk>,
@@ -102,6 +114,7 @@ impl FileSystem {
 
     /// read(2) of a regular file: up to `buffer.len()` bytes at `offset`,
     /// fewer at the end of the file.
+    #[allow(unsafe_code)]
     pub fn read_at(
         &self,
         inode: InodeNumber,
@@ -126,6 +139,7 @@ impl FileSystem {
 
     /// write(2) of a regular file: the bytes land in cached pages, which turn
     /// dirty; the file grows first if the write ends past its end.
+    #[allow(unsafe_code)]
     pub fn write_at(&self, inode: InodeNumber, offset: u64, data: &[u8]) -> Result<usize, Errno> {
         let end = offset.checked_add(data.len() as u64).ok_or(Errno::EFBIG)?;
         let mut ext2 = self.ext2.lock();
@@ -151,6 +165,7 @@ impl FileSystem {
     /// ftruncate(2): the new size on disk, and the cache cut to match. Bytes
     /// past the new end in the last page become zeros, so that a later
     /// extension reads zeros there.
+    #[allow(unsafe_code)]
     pub fn set_len(&self, inode: InodeNumber, size: u64) -> Result<(), Errno> {
         let mut ext2 = self.ext2.lock();
         ext2.set_len(inode, size, crate::time::unix_seconds())?;
@@ -176,11 +191,11 @@ impl FileSystem {
         // the end of the file, and get SIGBUS. The cached frames are freed
         // below; the private copies' frames are the mappings' own.
         for mapping in truncated.mappings {
-            let pending = PageTableWalker::new(&DirectMap, mapping.root).unmap(mapping.virt);
+            let pending = reverse_mapped(mapping.root).unmap(mapping.virt);
             pending.finish(&mut HardwareTlb, &mut KernelFrames, |_| {});
         }
         for copy in truncated.private_copies {
-            let pending = PageTableWalker::new(&DirectMap, copy.root).unmap(copy.virt);
+            let pending = reverse_mapped(copy.root).unmap(copy.virt);
             pending.finish(&mut HardwareTlb, &mut KernelFrames, |leaf| {
                 crate::process::fault::release(copy.root, leaf, None)
             });
@@ -310,6 +325,7 @@ impl FileSystem {
 
     /// Submits each run straight from the pages' frames (no copy), adding
     /// the tickets to `tickets`.
+    #[allow(unsafe_code)]
     fn submit(&self, runs: &[WriteRun], tickets: &mut Vec<Ticket<()>>) -> Result<(), Errno> {
         let sectors_per_block = u64::from(self.block_size) / SECTOR_SIZE as u64;
         for run in runs {

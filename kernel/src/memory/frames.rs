@@ -1,4 +1,7 @@
 //! The kernel's physical frame allocator: `mm`'s bitmap allocator behind a lock.
+// The frame bitmap lives in a static the allocator owns, and the x86_64 crate's
+// `FrameAllocator` is an unsafe trait.
+#![allow(unsafe_code)]
 
 use alloc::collections::BTreeMap;
 use mm::frame::{BitmapFrameAllocator, FrameAlloc};

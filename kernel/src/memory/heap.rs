@@ -2,6 +2,8 @@
 //! `buddy_system_allocator` crate) over physically contiguous runs of frames
 //! reached through the direct map. It starts at a sixteenth of usable memory
 //! and grows by whole runs of frames when an allocation does not fit.
+// The global allocator: handing memory to the buddy allocator and checking it.
+#![allow(unsafe_code)]
 
 use super::frames::{alloc_contiguous, free_count};
 use super::phys_to_virt;

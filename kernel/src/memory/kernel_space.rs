@@ -4,6 +4,9 @@
 //! The boot code's tables map 4 GiB with everything writable and executable;
 //! these replace them. Kernel mappings made later (stacks) go through
 //! [`map_page`].
+// The kernel's own page tables: building them, switching to them, and the
+// linker symbols of the image's sections.
+#![allow(unsafe_code)]
 
 use super::frames::{GlobalFrames, alloc_zeroed_frame};
 use super::phys_to_virt;
@@ -151,10 +154,8 @@ crate::kernel_test!(fresh_page_is_visible_through_the_direct_map, {
     }
     for i in 0..512 {
         // SAFETY: as above.
-        assert_eq!(
-            unsafe { direct.add(i).read_volatile() },
-            0x5a5a_0000_0000 + i as u64
-        );
+        let read = unsafe { direct.add(i).read_volatile() };
+        assert_eq!(read, 0x5a5a_0000_0000 + i as u64);
     }
     assert_eq!(unmap_page(virt), Some(frame));
     super::frames::free_frame(frame);

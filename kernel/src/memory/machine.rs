@@ -10,7 +10,11 @@ use x86_64::{PhysAddr, VirtAddr};
 /// Every frame is reachable through the direct map.
 pub struct DirectMap;
 
-impl PhysAccess for DirectMap {
+// SAFETY: the direct map covers all of physical memory with writable 4 KiB
+// pages for as long as the kernel runs, so every frame's pointer is valid
+// (and 8-byte aligned: frames are 4 KiB aligned).
+#[allow(unsafe_code)]
+unsafe impl PhysAccess for DirectMap {
     fn phys_to_ptr(&self, phys: PhysAddr) -> *mut u8 {
         phys_to_virt(phys).as_mut_ptr()
     }
@@ -19,7 +23,10 @@ impl PhysAccess for DirectMap {
 /// The global frame allocator, one lock acquisition per call.
 pub struct KernelFrames;
 
-impl FrameAlloc for KernelFrames {
+// SAFETY: `frames::alloc_frame` hands out each free frame once (the bitmap
+// allocator's promise) and the direct map reaches it.
+#[allow(unsafe_code)]
+unsafe impl FrameAlloc for KernelFrames {
     fn alloc_frame(&mut self) -> Option<PhysAddr> {
         frames::alloc_frame()
     }

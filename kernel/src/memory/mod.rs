@@ -20,6 +20,7 @@ const MAX_RANGES: usize = 64;
 /// Physical memory below this stays with the firmware and the boot structures.
 const LOW_MEMORY_END: u64 = 1 << 20;
 
+#[allow(unsafe_code)]
 unsafe extern "C" {
     static __image_physical_start: u8;
     static __image_physical_end: u8;

@@ -159,18 +159,22 @@ impl UserMemory {
     /// Maps `frame` at `page`. If no page table can be had, the frame is
     /// released as if it had been mapped and unmapped (a cache frame leaves
     /// the reverse map, any other loses this user): `None`.
+    ///
+    /// The caller hands `frame` to user space: a fresh frame of the mapping's
+    /// own, a page-cache page, or a shared object's page, with the user this
+    /// mapping is counted already.
+    #[allow(unsafe_code)]
     fn map_new_frame(
         &mut self,
         page: u64,
         frame: PhysAddr,
         permissions: PagePermissions,
     ) -> Option<()> {
-        let mapped = self.address_space.walker(&DirectMap).map_page(
-            page,
-            frame,
-            permissions,
-            &mut KernelFrames,
-        );
+        let mut walker = self.address_space.walker(&DirectMap);
+        // SAFETY: every caller passes a frame that is this mapping's to show
+        // (see above) and stays allocated while mapped: its last user frees
+        // it only after the PTE is gone.
+        let mapped = unsafe { walker.map_page(page, frame, permissions, &mut KernelFrames) };
         if mapped.is_err() {
             release(self.page_table_root(), frame_leaf(page, frame), None);
         }
@@ -186,6 +190,7 @@ impl UserMemory {
 
     /// Puts `frame` (a private copy) in the place of the page mapped at
     /// `page`, releasing the old frame once the TLB has forgotten it.
+    #[allow(unsafe_code)]
     fn replace_frame(
         &mut self,
         page: u64,
@@ -193,11 +198,9 @@ impl UserMemory {
         permissions: PagePermissions,
     ) -> Option<()> {
         let root = self.page_table_root();
-        let Some(pending) =
-            self.address_space
-                .walker(&DirectMap)
-                .replace_frame(page, frame, permissions)
-        else {
+        let mut walker = self.address_space.walker(&DirectMap);
+        // SAFETY: `frame` is a fresh copy that becomes this mapping's own.
+        let Some(pending) = (unsafe { walker.replace_frame(page, frame, permissions) }) else {
             frames::free_frame(frame);
             return None;
         };
@@ -239,6 +242,7 @@ fn file_page(source: &FilePage, mapper: Option<Mapper>) -> Option<PhysAddr> {
 }
 
 /// A fresh frame holding a copy of `frame`.
+#[allow(unsafe_code)]
 fn copy_of(frame: PhysAddr) -> Option<PhysAddr> {
     let copy = alloc_frame()?;
     // SAFETY: distinct frames reached through the direct map; `copy` is ours

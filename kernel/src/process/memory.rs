@@ -45,10 +45,15 @@ pub struct UserMemory {
 impl UserMemory {
     /// An empty user address space over a fresh top-level table that shares
     /// the kernel half.
+    #[allow(unsafe_code)]
     pub fn new() -> Result<UserMemory, OutOfMemory> {
         let root = kernel_space::new_user_root().ok_or(OutOfMemory)?;
+        // SAFETY: a fresh top-level table with an empty user half, owned by
+        // this memory until `drop` frees it after unmapping everything; the
+        // direct map reaches it.
+        let address_space = unsafe { AddressSpace::new(root) };
         Ok(UserMemory {
-            address_space: AddressSpace::new(root),
+            address_space,
             msync_ranges: Vec::new(),
         })
     }
@@ -124,23 +129,25 @@ impl UserMemory {
     /// frame gets one more user; a page-cache page lists the child's PTE in
     /// its reverse map), shared mappings left to fault in (`mm`'s
     /// `AddressSpace::fork`).
+    #[allow(unsafe_code)]
     pub fn fork(&mut self) -> Result<UserMemory, OutOfMemory> {
         let child_root = kernel_space::new_user_root().ok_or(OutOfMemory)?;
         let fs = root();
+        let on_copied = |page: CopiedPage| {
+            let mapper = Mapper {
+                root: child_root,
+                page: page.page,
+            };
+            let cached = fs.is_some_and(|fs| {
+                fs.map_cached_frame_again(page.frame, mapper, page.file_page.as_ref())
+            });
+            if !cached {
+                frames::share_frame(page.frame);
+            }
+        };
         let copied = with_machine(|machine| {
-            self.address_space
-                .fork(child_root, machine, |page: CopiedPage| {
-                    let mapper = Mapper {
-                        root: child_root,
-                        page: page.page,
-                    };
-                    let cached = fs.is_some_and(|fs| {
-                        fs.map_cached_frame_again(page.frame, mapper, page.file_page.as_ref())
-                    });
-                    if !cached {
-                        frames::share_frame(page.frame);
-                    }
-                })
+            // SAFETY: a fresh top-level table for the child, as for `new`.
+            unsafe { self.address_space.fork(child_root, machine, on_copied) }
         });
         match copied {
             Ok(address_space) => Ok(UserMemory {

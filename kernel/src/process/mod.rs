@@ -532,6 +532,7 @@ pub struct ForkRequest {
 /// same point (its system call returning 0), with a copy of the memory
 /// (or the same memory, for vfork), the same open file descriptions, the
 /// same signal dispositions and mask. Returns the child's pid.
+#[allow(unsafe_code)]
 pub fn fork(request: ForkRequest) -> Result<Pid, Errno> {
     let parent = sched::current_process();
     let thread = sched::current();
@@ -612,6 +613,7 @@ impl Process {
     /// page cache), its children go to init, and it becomes a zombie for
     /// its parent to reap — or is reaped at once if the parent ignores
     /// SIGCHLD or set SA_NOCLDWAIT.
+    #[allow(unsafe_code)]
     fn finish(self: &Arc<Self>, exit: Exit) {
         log::debug!("{} (pid {}) {exit}", self.name(), self.pid);
         let clear_tid_at = self.clear_child_tid.swap(0, Ordering::Relaxed);
@@ -841,6 +843,7 @@ pub fn fire_expired_timers() {
 /// exec's change to the running process: the new memory and name, the
 /// descriptors marked close-on-exec closed, caught signals reset, a vfork
 /// parent released. The old memory goes after the CPU has left it.
+#[allow(unsafe_code)]
 pub fn replace_image(process: &Process, memory: UserMemory, name: String) {
     let root = memory.page_table_root();
     let memory = Arc::new(Mutex::new(memory));

@@ -28,6 +28,7 @@ fn mmap_fixed(memory: &mut UserMemory, addr: u64, prot: u32) {
 
 /// Runs `code` (at most a page) in a fresh process, the kernel's child,
 /// and says how it ended.
+#[allow(unsafe_code)]
 fn run_code(code: &[u8]) -> Exit {
     let mut memory = UserMemory::new().expect("memory for a process");
     mmap_fixed(&mut memory, CODE, PROT_READ | PROT_EXEC);
@@ -43,10 +44,10 @@ fn run_code(code: &[u8]) -> Exit {
         writable: false,
         executable: true,
     };
-    memory
-        .address_space
-        .walker(&DirectMap)
-        .map_page(CODE, frame, executable, &mut KernelFrames)
+    let mut walker = memory.address_space.walker(&DirectMap);
+    // SAFETY: a fresh frame of the test's own, mapped as the process's code
+    // and freed with its address space.
+    unsafe { walker.map_page(CODE, frame, executable, &mut KernelFrames) }
         .expect("mapping the code page");
     let pid = start_kernel_child("test", memory, &TrapFrame::new_user(CODE, DATA + 4096))
         .expect("a process");

@@ -54,6 +54,7 @@ impl UserMemory {
     }
 
     /// Copies `buffer.len()` bytes from user address `addr`.
+    #[allow(unsafe_code)]
     pub fn copy_from_user(&mut self, addr: u64, buffer: &mut [u8]) -> Result<(), Errno> {
         self.for_each_user_chunk(addr, buffer.len(), Access::Read, |kernel, offset, len| {
             // SAFETY: `kernel` points into a mapped user frame with `len` bytes left.
@@ -66,6 +67,7 @@ impl UserMemory {
     /// The stores land in the user's pages through the direct map, so each
     /// page's PTE is marked accessed and dirty as the CPU would mark it: a
     /// `read()` into a shared file mapping dirties the file's page.
+    #[allow(unsafe_code)]
     pub fn copy_to_user(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
         self.for_each_user_chunk(addr, data.len(), Access::Write, |kernel, offset, len| {
             // SAFETY: `kernel` points into a mapped, writable user frame with

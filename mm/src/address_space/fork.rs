@@ -41,13 +41,18 @@ impl AddressSpace {
     /// no page table could be had for the child; the child as far as it got
     /// comes back with the error, for the kernel to release as it releases
     /// any address space.
-    pub fn fork<P: PhysAccess, F: FrameAlloc, T: TlbInvalidate>(
+    ///
+    /// # Safety
+    /// `child_root` is as [`AddressSpace::new`] requires, for the child.
+    #[allow(unsafe_code)]
+    pub unsafe fn fork<P: PhysAccess, F: FrameAlloc, T: TlbInvalidate>(
         &mut self,
         child_root: PhysAddr,
         machine: &mut Machine<'_, P, F, T>,
         mut on_copied: impl FnMut(CopiedPage),
     ) -> Result<AddressSpace, ForkFailed> {
-        let mut child = AddressSpace::with_layout(child_root, self.layout);
+        // SAFETY: the caller's promise for `child_root`.
+        let mut child = unsafe { AddressSpace::with_layout(child_root, self.layout) };
         child.heap = self.heap.clone();
         child.stack_limit = self.stack_limit;
         let copied: alloc::vec::Vec<Vma> = self
@@ -80,6 +85,7 @@ impl AddressSpace {
 
     /// Maps the private pages of `vma` in `child` read-only, and takes W
     /// from them here.
+    #[allow(unsafe_code)]
     fn copy_pages<P: PhysAccess, F: FrameAlloc, T: TlbInvalidate>(
         &mut self,
         vma: &Vma,
@@ -96,7 +102,10 @@ impl AddressSpace {
                 writable: false,
                 ..leaf.permissions
             };
-            child_walker.map_page(page, leaf.frame, permissions, machine.frames)?;
+            // SAFETY: the frame is mapped in the parent's private VMA already:
+            // it is user memory, and the copied PTE is one more user of it
+            // the kernel counts (`on_copied`) before it can be freed.
+            unsafe { child_walker.map_page(page, leaf.frame, permissions, machine.frames)? };
             let file_page = match &vma.attrs.backing {
                 Backing::File { .. } => vma
                     .file_page(page)

@@ -104,13 +104,26 @@ pub struct AddressSpace {
 }
 
 impl AddressSpace {
-    /// An empty address space over the PML4 in `page_table_root`, whose user
-    /// half must be empty.
-    pub fn new(page_table_root: PhysAddr) -> Self {
-        Self::with_layout(page_table_root, Layout::default())
+    /// An empty address space over the PML4 in `page_table_root`.
+    ///
+    /// # Safety
+    /// `page_table_root` is a PML4 frame whose user half is empty, owned by
+    /// this address space until it is dropped (nothing else frees or edits
+    /// its user half), and reachable through every [`PhysAccess`] later
+    /// passed to this address space's methods: they walk it as
+    /// [`PageTableWalker::new`] requires.
+    #[allow(unsafe_code)]
+    pub unsafe fn new(page_table_root: PhysAddr) -> Self {
+        // SAFETY: the caller's promise is `with_layout`'s.
+        unsafe { Self::with_layout(page_table_root, Layout::default()) }
     }
 
-    pub fn with_layout(page_table_root: PhysAddr, layout: Layout) -> Self {
+    /// [`AddressSpace::new`] with mmap's search bounds given.
+    ///
+    /// # Safety
+    /// As for [`AddressSpace::new`].
+    #[allow(unsafe_code)]
+    pub unsafe fn with_layout(page_table_root: PhysAddr, layout: Layout) -> Self {
         AddressSpace {
             vmas: VmaTree::new(),
             page_table_root,
@@ -140,9 +153,14 @@ impl AddressSpace {
         self.page_table_root
     }
 
-    /// A walker over this address space's page tables.
-    pub fn walker<'p, P: PhysAccess>(&self, phys: &'p P) -> PageTableWalker<'p, P> {
-        PageTableWalker::new(phys, self.page_table_root)
+    /// A walker over this address space's page tables, borrowing the
+    /// address space so that no call can free a table while it walks.
+    #[allow(unsafe_code)]
+    pub fn walker<'p, P: PhysAccess>(&'p self, phys: &'p P) -> PageTableWalker<'p, P> {
+        // SAFETY: the root is this address space's own, reachable through
+        // `phys` (`AddressSpace::new`'s promise); its tables are freed only
+        // through `&mut self`, which the walker's borrow excludes.
+        unsafe { PageTableWalker::new(phys, self.page_table_root) }
     }
 
     /// Whether `range` is free for a new mapping: nothing mapped there, and

@@ -76,7 +76,9 @@ impl Process {
             tlb: memory.tlb(),
             memory,
             frames,
-            space: AddressSpace::with_layout(root, layout),
+            // SAFETY: a fresh zeroed frame of this process's own emulated
+            // memory, which every call on the address space is given.
+            space: unsafe { AddressSpace::with_layout(root, layout) },
             unmapped: Vec::new(),
             next_user_frame,
         }
@@ -240,8 +242,8 @@ impl Process {
         let child_root = self.frames.alloc_frame().expect("a root table");
         let mut copied = Vec::new();
         let (space, mut machine, _) = self.parts();
-        let child = space
-            .fork(child_root, &mut machine, |page| copied.push(page))
+        // SAFETY: a fresh zeroed frame of the same emulated memory.
+        let child = unsafe { space.fork(child_root, &mut machine, |page| copied.push(page)) }
             .unwrap_or_else(|_| panic!("no page tables for the child"));
         (child, copied)
     }
@@ -256,10 +258,14 @@ impl Process {
             .page_permissions();
         let frame = PhysAddr::new(self.next_user_frame);
         self.next_user_frame += PAGE;
-        self.space
-            .walker(&self.memory)
-            .map_page(page, frame, permissions, &mut self.frames)
-            .expect("mapping a page");
+        // SAFETY: a fake user frame outside the emulated memory, never
+        // dereferenced.
+        unsafe {
+            self.space
+                .walker(&self.memory)
+                .map_page(page, frame, permissions, &mut self.frames)
+        }
+        .expect("mapping a page");
         frame
     }
 

@@ -320,11 +320,15 @@ fn replace_frame_hands_out_the_old_leaf_after_the_flush() {
     let old = process.touch(BASE);
     assert!(process.store(BASE));
     let copy = mm::frame::PhysAddr::new(old.as_u64() + 64 * PAGE);
-    let pending = process
-        .space
-        .walker(&process.memory)
-        .replace_frame(BASE, copy, permissions(true, false))
-        .expect("a mapped leaf");
+    // SAFETY: a fake user frame outside the emulated memory, never
+    // dereferenced.
+    let pending = unsafe {
+        process
+            .space
+            .walker(&process.memory)
+            .replace_frame(BASE, copy, permissions(true, false))
+    }
+    .expect("a mapped leaf");
     let mut released = Vec::new();
     pending.finish(&mut process.tlb, &mut process.frames, |leaf| {
         released.push(leaf)

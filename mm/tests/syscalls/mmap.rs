@@ -138,10 +138,7 @@ fn mmap_fixed_unaligned_addr_is_einval() {
 #[test]
 fn mmap_fixed_at_zero_works_as_for_root() {
     let mut process = Process::new();
-    assert_eq!(
-        process.mmap(0, PAGE, RW, ANON | MAP_FIXED, None, 0),
-        Ok(0)
-    );
+    assert_eq!(process.mmap(0, PAGE, RW, ANON | MAP_FIXED, None, 0), Ok(0));
     process.touch(0);
     assert!(process.store(0));
     assert_eq!(process.munmap(0, PAGE), Ok(()));
