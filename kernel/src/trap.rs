@@ -4,6 +4,7 @@
 //! mode, the process's pending signals are delivered.
 
 use crate::memory::stack::{INTERRUPT_STACK_PAGES, KernelStack, in_stack_space};
+use arch::layout::KERNEL_IMAGE_BASE;
 use arch::pic;
 use arch::trap::{PAGE_FAULT, TrapFrame, vector_name};
 
@@ -87,9 +88,18 @@ fn fatal_exception(frame: &TrapFrame) -> ! {
             },
             if code & 0x4 != 0 { "user" } else { "kernel" },
         );
+        let kernel_protection_fault = code & 0x5 == 0x1;
         if in_stack_space(address) && code & 0x1 == 0 {
             arch::emergency_print!(
                 "  the address is in a kernel stack's guard page: stack overflow?\n"
+            );
+        } else if kernel_protection_fault && address < mm::address_space::USER_END {
+            arch::emergency_print!(
+                "  the address is a user page: SMAP forbids the kernel to read or write it and SMEP to run it (use the copy path)\n"
+            );
+        } else if kernel_protection_fault && code & 0x2 != 0 && address >= KERNEL_IMAGE_BASE {
+            arch::emergency_print!(
+                "  the address is in the kernel image, whose text and read-only data are not writable\n"
             );
         }
     }

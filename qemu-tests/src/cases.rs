@@ -260,6 +260,62 @@ pub fn all() -> Vec<Case> {
             disk: None,
         },
         Case {
+            name: "kernel-read-of-a-user-page-faults-under-smap",
+            memory: "64M",
+            append: "crash=smap",
+            expected: Outcome::KernelFailure,
+            check: |cx| {
+                protection_fault_report(
+                    cx,
+                    "reading user page 0x400000 from the kernel",
+                    "CR2=0x0000000000400000 (read, protection violation, kernel mode)",
+                    "the address is a user page: SMAP forbids",
+                    "read_a_user_page",
+                )
+            },
+            disk: None,
+        },
+        Case {
+            name: "kernel-call-into-a-user-page-faults-under-smep",
+            memory: "64M",
+            append: "crash=smep",
+            expected: Outcome::KernelFailure,
+            check: |cx| {
+                protection_fault_report(
+                    cx,
+                    "calling user page 0x400000 from the kernel",
+                    "CR2=0x0000000000400000 (instruction fetch, protection violation, kernel mode)",
+                    "the address is a user page: SMAP forbids",
+                    // The fault is at the user page's first instruction: the
+                    // frame-pointer chain starts at the caller's caller.
+                    "kernel::crash::run",
+                )
+            },
+            disk: None,
+        },
+        Case {
+            name: "kernel-write-to-its-own-text-faults",
+            memory: "64M",
+            append: "crash=kernel-text",
+            expected: Outcome::KernelFailure,
+            check: |cx| {
+                let announced = cx.expect_line("writing to kernel text 0x")?;
+                let text = announced.rsplit(' ').next().unwrap_or_default();
+                protection_fault_report(
+                    cx,
+                    "writing to kernel text 0x",
+                    &format!(
+                        "CR2={:#018x} (write, protection violation, kernel mode)",
+                        u64::from_str_radix(text.trim_start_matches("0x"), 16)
+                            .map_err(|_| format!("no address in {announced:?}"))?
+                    ),
+                    "the address is in the kernel image",
+                    "write_to_kernel_text",
+                )
+            },
+            disk: None,
+        },
+        Case {
             name: "panic-report-is-symbolized",
             memory: "64M",
             append: "crash=panic",
@@ -690,6 +746,28 @@ fn guard_page_report(cx: &Context) -> Result<usize, String> {
         .any(|frame| frame.contains("write_to_guard_page"))
     {
         return Err(format!("backtrace lacks write_to_guard_page: {frames:#?}"));
+    }
+    Ok(0)
+}
+
+/// The report of a deliberate kernel-mode protection fault: the announcement,
+/// the page-fault lines with the hint, the registers and a backtrace through
+/// the function that faulted.
+fn protection_fault_report(
+    cx: &Context,
+    announcement: &str,
+    cr2_line: &str,
+    hint: &str,
+    function: &str,
+) -> Result<usize, String> {
+    cx.expect_line(announcement)?;
+    cx.expect_line("EXCEPTION: page fault (#PF, vector 14), error code 0x")?;
+    cx.expect_line(cr2_line)?;
+    cx.expect_line(hint)?;
+    cx.expect_line("RIP=0x")?;
+    let frames = symbolize(cx.kernel, &backtrace_addresses(cx.console()));
+    if !frames.iter().any(|frame| frame.contains(function)) {
+        return Err(format!("backtrace lacks {function}: {frames:#?}"));
     }
     Ok(0)
 }

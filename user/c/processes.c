@@ -724,8 +724,12 @@ static void jump_out(int signal, siginfo_t *info, void *context)
 	siglongjmp(escape, 1);
 }
 
-/* Touches `address` with a handler that jumps out; returns the signal. */
-static int touch_expecting(volatile unsigned char *address, int signal, int code)
+/*
+ * Loads from `address` with a handler that jumps out, and checks the signal,
+ * its si_code and its si_addr (`reported`).
+ */
+static int load_expecting(volatile unsigned char *address, int signal, int code,
+			  volatile unsigned char *reported)
 {
 	struct sigaction action = { .sa_sigaction = jump_out, .sa_flags = SA_SIGINFO }, old;
 
@@ -735,11 +739,28 @@ static int touch_expecting(volatile unsigned char *address, int signal, int code
 	if (sigsetjmp(escape, 1) == 0)
 		(void)*address;
 	sigaction(signal, &old, NULL);
-	if (handled_signal != signal || handled_code != code || handled_address != address)
+	if (handled_signal != signal || handled_code != code || handled_address != reported)
 		return fail("expected signal %d code %d at %p got %d code %d at %p", signal, code,
-			    (void *)address, handled_signal, handled_code,
+			    (void *)reported, handled_signal, handled_code,
 			    (void *)handled_address);
 	return 0;
+}
+
+/* Touches `address` expecting `signal` with `code` reported at that address. */
+static int touch_expecting(volatile unsigned char *address, int signal, int code)
+{
+	return load_expecting(address, signal, code, address);
+}
+
+static int user_load_from_a_kernel_address_is_sigsegv(void)
+{
+	volatile unsigned char *kernel = (volatile unsigned char *)0xffff888000000000UL;
+	volatile unsigned char *non_canonical = (volatile unsigned char *)0x8000000000000000UL;
+	int result = load_expecting(kernel, SIGSEGV, SEGV_MAPERR, kernel);
+
+	if (result == 0)
+		result = load_expecting(non_canonical, SIGSEGV, SI_KERNEL, NULL);
+	return result;
 }
 
 static int sigsegv_in_no_mapping_is_segv_maperr(void)
@@ -1407,6 +1428,9 @@ int main(int argc, char **argv)
 	report("sigsegv_in_no_mapping_is_segv_maperr",
 	       "man sigaction: SEGV_MAPERR address not mapped to object",
 	       sigsegv_in_no_mapping_is_segv_maperr());
+	report("user_load_from_a_kernel_address_is_sigsegv",
+	       "Linux x86: SEGV_MAPERR at a kernel address; a non-canonical one is #GP: SI_KERNEL, no address",
+	       user_load_from_a_kernel_address_is_sigsegv());
 	report("access_past_the_end_of_a_mapped_file_is_sigbus_adrerr",
 	       "man mmap: SIGBUS for access to a page beyond the end of the file",
 	       access_past_the_end_of_a_mapped_file_is_sigbus_adrerr());
