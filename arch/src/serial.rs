@@ -5,6 +5,8 @@ use spin::Mutex;
 use x86_64::instructions::port::Port;
 
 const COM1: u16 = 0x3f8;
+/// COM1's line on the PIC.
+pub const COM1_IRQ: u8 = 4;
 const LINE_STATUS_TRANSMIT_EMPTY: u8 = 1 << 5;
 const LINE_STATUS_DATA_READY: u8 = 1 << 0;
 
@@ -112,15 +114,26 @@ macro_rules! emergency_print {
     ($($arg:tt)*) => { $crate::serial::write_fmt_emergency(format_args!($($arg)*)) };
 }
 
-/// Writes raw bytes (a user program's output) to the console as they are.
-pub fn write_bytes(bytes: &[u8]) {
+/// Writes bytes to the console exactly as given: the terminal's output
+/// translation (ONLCR) has been applied by its line discipline.
+pub fn write_raw(bytes: &[u8]) {
     crate::cpu::without_interrupts(|| {
         let mut port = COM1_PORT.lock();
         for &byte in bytes {
-            if byte == b'\n' {
-                port.write_byte(b'\r');
-            }
             port.write_byte(byte);
+        }
+    });
+}
+
+/// Has COM1 raise its interrupt when a byte arrives (IER bit 0; OUT2 gates
+/// the UART's interrupt line on a PC).
+pub fn enable_receive_interrupt() {
+    crate::cpu::without_interrupts(|| {
+        let port = COM1_PORT.lock();
+        // SAFETY: COM1's modem control and interrupt enable registers.
+        unsafe {
+            port.port(4).write(0x0b);
+            port.port(1).write(0x01);
         }
     });
 }

@@ -39,8 +39,3 @@ pub fn init(level: LevelFilter) {
     log::set_logger(&LOGGER).expect("logger installed twice");
     log::set_max_level(level);
 }
-
-/// Where readers of the console sleep between looks at the serial port.
-pub fn input_channel() -> crate::sched::Channel {
-    crate::sched::Channel::of(&LOGGER)
-}

@@ -19,6 +19,7 @@ mod pci;
 mod process;
 mod sched;
 mod syscall;
+mod terminal;
 mod time;
 mod trap;
 

@@ -439,6 +439,7 @@ fn idle() {
 /// The kernel's periodic work, run where no lock can be held: by the timer
 /// when it interrupts user mode, and by the idle loop.
 fn periodic_work() {
+    crate::terminal::process_input();
     crate::fs::background_work();
     crate::process::fire_expired_timers();
 }

@@ -26,6 +26,7 @@ pub fn init_interrupts() {
     pic::init();
     crate::time::start_ticks();
     pic::unmask(TIMER_IRQ);
+    crate::terminal::init();
     arch::cpu::enable_interrupts();
 }
 
@@ -52,6 +53,9 @@ pub fn handle(frame: &mut TrapFrame) {
 }
 
 fn interrupt(irq: u8, from_user: bool) {
+    if irq == arch::serial::COM1_IRQ {
+        crate::terminal::on_serial_interrupt();
+    }
     if irq == TIMER_IRQ {
         crate::time::on_tick();
     }

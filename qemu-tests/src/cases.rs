@@ -409,6 +409,14 @@ pub fn all() -> Vec<Case> {
             disk: c_root("file_calls", "/"),
         },
         Case {
+            name: "terminal-termios-window-and-job-control",
+            memory: "128M",
+            append: "",
+            expected: Outcome::KernelSuccess,
+            check: user_suite_passes,
+            disk: c_root("terminal", ""),
+        },
+        Case {
             name: "c-libc-smoke",
             memory: "128M",
             append: "",

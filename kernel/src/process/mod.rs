@@ -616,6 +616,7 @@ impl Process {
     #[allow(unsafe_code)]
     fn finish(self: &Arc<Self>, exit: Exit) {
         log::debug!("{} (pid {}) {exit}", self.name(), self.pid);
+        crate::terminal::release_controlling(self.pid);
         let clear_tid_at = self.clear_child_tid.swap(0, Ordering::Relaxed);
         if clear_tid_at != 0 {
             // The tid address is the thread library's; a bad one is

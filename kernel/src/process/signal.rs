@@ -300,6 +300,12 @@ impl SignalState {
         }
     }
 
+    /// Whether `signal` would not reach a handler or its default action:
+    /// it is ignored or blocked (the terminal's SIGTTIN/SIGTTOU rule).
+    pub fn ignores_or_blocks(&self, signal: u32) -> bool {
+        self.ignores(signal) || self.blocked & bit(signal) != 0
+    }
+
     /// Whether a signal with this disposition would be thrown away.
     fn ignores(&self, signal: u32) -> bool {
         match self.action(signal).handler {

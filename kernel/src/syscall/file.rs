@@ -12,6 +12,10 @@ use crate::sched;
 use abi::Errno;
 use abi::fs::*;
 use alloc::sync::Arc;
+use abi::termios::{
+    FIONREAD, TCFLSH, TCGETS, TCSETS, TCSETSF, TCSETSW, TERMIOS_BYTES, TIOCGPGRP, TIOCGSID,
+    TIOCGWINSZ, TIOCNOTTY, TIOCSCTTY, TIOCSPGRP, TIOCSWINSZ, WINSIZE_BYTES,
+};
 use alloc::vec::Vec;
 use ext2::InodeNumber;
 
@@ -98,7 +102,13 @@ pub fn read(fd: u64, buffer: u64, count: u64, position: Position) -> Result<u64,
     }
     let mut open = file.lock();
     match open.kind {
-        FileKind::Console => read_console(buffer, count),
+        FileKind::Console => {
+            // The read may sleep: no lock may be held across it.
+            drop(open);
+            crate::terminal::read(count.min(CHUNK as u64) as usize, |bytes| {
+                write_user(buffer, bytes)
+            })
+        }
         FileKind::Directory(_) => Err(Errno::EISDIR),
         FileKind::Pipe(_) => unreachable!("handled above"),
         FileKind::Regular(inode) => {
@@ -191,9 +201,12 @@ fn write_chunks(
             return if done > 0 { Ok(done) } else { Err(errno) };
         }
         match inode {
-            None => arch::serial::write_bytes(&chunk[..step]),
+            None => crate::terminal::write(&chunk[..step]),
             Some(inode) => {
-                file_system()?.write_at(inode, start + done, &chunk[..step])?;
+                if let Err(errno) = file_system()?.write_at(inode, start + done, &chunk[..step]) {
+                    // A failure after some bytes is a short write, as on Linux.
+                    return if done > 0 { Ok(done) } else { Err(errno) };
+                }
             }
         }
         done += step as u64;
@@ -225,33 +238,6 @@ pub fn vectored(fd: u64, iov: u64, count: u64, is_write: bool) -> Result<u64, Er
         }
     }
     Ok(total)
-}
-
-/// Console input: sleeps until at least one byte has arrived (the serial
-/// port is looked at every tick), returns what has. ERESTARTSYS if a
-/// signal comes first.
-fn read_console(buffer: u64, count: u64) -> Result<u64, Errno> {
-    if count == 0 {
-        return Ok(0);
-    }
-    let mut bytes = Vec::new();
-    loop {
-        while bytes.len() < count as usize {
-            match arch::serial::COM1_PORT.lock().try_read_byte() {
-                Some(byte) => bytes.push(byte),
-                None => break,
-            }
-        }
-        if !bytes.is_empty() {
-            write_user(buffer, &bytes)?;
-            return Ok(bytes.len() as u64);
-        }
-        if crate::process::signal::interrupted() {
-            return Err(Errno::ERESTARTSYS);
-        }
-        let next_tick = crate::time::now_ns() + 1_000_000_000 / u64::from(crate::time::TICK_HZ);
-        sched::sleep(crate::console::input_channel(), Some(next_tick));
-    }
 }
 
 /// lseek(2): SEEK_SET, SEEK_CUR, SEEK_END, and SEEK_DATA and SEEK_HOLE
@@ -347,25 +333,66 @@ pub fn sync() -> Result<u64, Errno> {
     Ok(0)
 }
 
+/// ioctl(2): the terminal requests on the console (`terminal::ioctl`, with
+/// their arguments copied here) and FIONREAD on pipes; ENOTTY otherwise.
 pub fn ioctl(fd: u64, request: u64, argument: u64) -> Result<u64, Errno> {
-    const TIOCGWINSZ: u64 = 0x5413;
-    const FIONREAD: u64 = 0x541b;
     let file = descriptor(fd)?;
     let open = file.lock();
-    match (&open.kind, request) {
-        (FileKind::Console, TIOCGWINSZ) => {
-            let rows_columns: [u16; 4] = [24, 80, 0, 0];
-            let bytes: Vec<u8> = rows_columns
-                .iter()
-                .flat_map(|value| value.to_le_bytes())
-                .collect();
-            write_user(argument, &bytes).map(|()| 0)
-        }
-        (FileKind::Pipe(end), FIONREAD) => {
+    if matches!(open.kind, FileKind::Console) {
+        // A terminal request may send signals and restart: no lock held.
+        drop(open);
+        return console_ioctl(request, argument);
+    }
+    match &open.kind {
+        FileKind::Pipe(end) if request == FIONREAD => {
             let waiting = end.pipe().available() as u32;
             write_user(argument, &waiting.to_le_bytes()).map(|()| 0)
         }
         _ => Err(Errno::ENOTTY),
+    }
+}
+
+/// A terminal ioctl on the console: the argument read in, the request
+/// carried out, the answer written out.
+fn console_ioctl(request: u64, argument: u64) -> Result<u64, Errno> {
+    use crate::terminal::{Answer, Request};
+    let read_array = |argument: u64| -> Result<[u8; TERMIOS_BYTES], Errno> {
+        let mut bytes = [0; TERMIOS_BYTES];
+        read_user(argument, &mut bytes)?;
+        Ok(bytes)
+    };
+    let request = match request {
+        TCGETS => Request::GetAttributes,
+        TCSETS | TCSETSW => Request::SetAttributes {
+            termios: read_array(argument)?,
+            flush: false,
+        },
+        TCSETSF => Request::SetAttributes {
+            termios: read_array(argument)?,
+            flush: true,
+        },
+        TCFLSH => Request::Flush(argument),
+        TIOCGPGRP => Request::GetForeground,
+        TIOCSPGRP => {
+            let mut group = [0; 4];
+            read_user(argument, &mut group)?;
+            Request::SetForeground(u32::from_le_bytes(group))
+        }
+        TIOCSCTTY => Request::MakeControlling,
+        TIOCNOTTY => Request::GiveUpControlling,
+        TIOCGSID => Request::GetSession,
+        TIOCGWINSZ => Request::GetWindow,
+        TIOCSWINSZ => {
+            let mut window = [0; WINSIZE_BYTES];
+            read_user(argument, &mut window)?;
+            Request::SetWindow(window)
+        }
+        FIONREAD => Request::ReadableBytes,
+        _ => return Err(Errno::ENOTTY),
+    };
+    match crate::terminal::ioctl(request)? {
+        Answer::Nothing => Ok(0),
+        Answer::Bytes(bytes) => write_user(argument, &bytes).map(|()| 0),
     }
 }
 

@@ -51,8 +51,11 @@ fn readiness(file: &FileRef) -> (u16, bool) {
             (events, false)
         }
         FileKind::Console => {
-            let input = arch::serial::COM1_PORT.lock().has_input();
-            let readable = if input { POLLIN | POLLRDNORM } else { 0 };
+            let readable = if crate::terminal::is_readable() {
+                POLLIN | POLLRDNORM
+            } else {
+                0
+            };
             (readable | POLLOUT | POLLWRNORM, true)
         }
     }
