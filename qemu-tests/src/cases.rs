@@ -1,7 +1,7 @@
 //! The QEMU test cases: each boots the kernel once and checks the exact
 //! console text and exit status.
 
-use crate::qemu::{BootConfig, BootResult, Disk, Outcome};
+use crate::qemu::{BootConfig, BootResult, Disk, Keystrokes, Outcome};
 use crate::symbolize::{backtrace_addresses, symbolize};
 use std::path::{Path, PathBuf};
 
@@ -417,6 +417,14 @@ pub fn all() -> Vec<Case> {
             disk: c_root("terminal", ""),
         },
         Case {
+            name: "terminal-typing",
+            memory: "128M",
+            append: "",
+            expected: Outcome::KernelSuccess,
+            check: typed_lines_came_back,
+            disk: c_root("typing", ""),
+        },
+        Case {
             name: "c-libc-smoke",
             memory: "128M",
             append: "",
@@ -648,6 +656,56 @@ fn check_written_image(cx: &Context) -> Result<(), String> {
 
 /// A user test program's own summary (`N passed, 0 failed`, one `PASS` line
 /// each), init's clean exit, and a file system e2fsck finds clean after.
+/// What the runner types during a case, step by step: the interactive
+/// terminal check (`user/c/typing.c` prompts, the runner answers).
+fn keystrokes(case: &str) -> Vec<Keystrokes> {
+    match case {
+        "terminal-typing" => vec![
+            Keystrokes {
+                after: "edit> ",
+                bytes: b"abc\x7fd\r",
+            },
+            Keystrokes {
+                after: "kill> ",
+                bytes: b"junk\x15ok\r",
+            },
+            Keystrokes {
+                after: "eof> ",
+                bytes: b"\x04",
+            },
+            Keystrokes {
+                after: "interrupt> ",
+                bytes: b"\x03",
+            },
+            Keystrokes {
+                after: "raw> ",
+                bytes: b"xyz",
+            },
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// The interactive check's transcript: the echo of each edit (DEL rubbed
+/// out, ^U erasing the line, ^C shown as `^C`), and what each read got.
+fn typed_lines_came_back(cx: &Context) -> Result<usize, String> {
+    let expected = [
+        "edit> abc\u{8} \u{8}d",
+        "got [abd\\n]",
+        "kill> junk\u{8} \u{8}\u{8} \u{8}\u{8} \u{8}\u{8} \u{8}ok",
+        "got [ok\\n]",
+        "eof> got end of file",
+        "interrupt> ^Cgot SIGINT",
+        "raw> got [xyz]",
+        "done",
+    ];
+    for line in expected {
+        cx.expect_line(line)?;
+    }
+    cx.expect_line_starting("init exited with status 0")?;
+    Ok(expected.len())
+}
+
 fn user_suite_passes(cx: &Context) -> Result<usize, String> {
     let (passed, failed) = cx
         .console()
@@ -809,6 +867,7 @@ pub fn run(case: &Case, base: &BootConfig) -> Result<usize, String> {
         append: format!("{}{init_args}", case.append),
         log: base.log.join(format!("{}.log", case.name)),
         disks,
+        typed: keystrokes(case.name),
         ..base.clone()
     };
     let result = crate::qemu::boot(&config).map_err(|error| error.to_string())?;

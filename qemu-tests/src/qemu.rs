@@ -33,6 +33,17 @@ pub struct BootConfig {
     /// Kill QEMU with SIGKILL the moment the console shows a line containing
     /// this (a power cut at a known point, for the durability checks).
     pub kill_on_line: Option<String>,
+    /// What the runner types into the console, in order (the interactive
+    /// checks of the terminal).
+    pub typed: Vec<Keystrokes>,
+}
+
+/// Bytes typed into the guest's serial port once the console shows `after`
+/// (searched from where the previous step's text was found).
+#[derive(Clone, Debug)]
+pub struct Keystrokes {
+    pub after: &'static str,
+    pub bytes: &'static [u8],
 }
 
 /// A disk image for the guest.
@@ -74,6 +85,7 @@ impl BootConfig {
             log,
             disks: Vec::new(),
             kill_on_line: None,
+            typed: Vec::new(),
         }
     }
 }
@@ -189,6 +201,8 @@ pub fn boot(config: &BootConfig) -> std::io::Result<BootResult> {
     qemu.stdout(Stdio::piped()).stderr(Stdio::inherit());
     qemu.stdin(if config.interactive {
         Stdio::inherit()
+    } else if !config.typed.is_empty() {
+        Stdio::piped()
     } else {
         Stdio::null()
     });
@@ -206,6 +220,8 @@ pub fn boot(config: &BootConfig) -> std::io::Result<BootResult> {
     })?;
     let console = Arc::new(Mutex::new(Vec::new()));
     let mut stdout = child.stdout.take().expect("piped stdout");
+    let mut keyboard = child.stdin.take();
+    let (mut next_keystrokes, mut searched_from) = (0, 0);
     let reader = {
         let console = Arc::clone(&console);
         let echo = config.echo;
@@ -245,6 +261,18 @@ pub fn boot(config: &BootConfig) -> std::io::Result<BootResult> {
             let _ = child.kill();
             let _ = child.wait();
             break Outcome::KilledAtMarker;
+        }
+        if let (Some(step), Some(keyboard)) = (config.typed.get(next_keystrokes), &mut keyboard) {
+            let console = console.lock().expect("console lock");
+            let shown = console[searched_from..]
+                .windows(step.after.len())
+                .position(|window| window == step.after.as_bytes());
+            if let Some(at) = shown {
+                searched_from += at + step.after.len();
+                next_keystrokes += 1;
+                keyboard.write_all(step.bytes)?;
+                keyboard.flush()?;
+            }
         }
         if !config.gdb && started.elapsed() > config.timeout {
             let _ = child.kill();
