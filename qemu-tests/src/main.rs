@@ -18,6 +18,8 @@ mod linux;
 mod qemu;
 mod rootfs;
 mod symbolize;
+#[cfg(test)]
+mod tour;
 
 use qemu::BootConfig;
 use std::path::PathBuf;
