@@ -50,7 +50,19 @@ test-all: test linux-test
 bench: deps
 	@$(RUNNER) bench
 
-.PHONY: linux-run linux-test test-all bench
+## The coursework (docs/course/README.md): a branch with lab NN's work taken
+## out, the graded tests with a score, and CI's check of every lab.
+LAB ?=
+lab: deps
+	@$(RUNNER) lab "$(LAB)"
+
+grade: deps
+	@$(RUNNER) grade $(LAB)
+
+labs-check: deps
+	@$(RUNNER) labs-check
+
+.PHONY: linux-run linux-test test-all bench lab grade labs-check
 
 ## Start QEMU halted, waiting for gdb on localhost:1234.
 gdb: deps

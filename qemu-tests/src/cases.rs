@@ -200,6 +200,20 @@ const fn c_root(name: &'static str, args: &'static str) -> Option<TestDisk> {
     })
 }
 
+/// A boot that runs the in-kernel tests whose names contain `filter` (the
+/// grader's `kernel` tests), with the same memory and check as
+/// `kernel-tests`.
+pub fn kernel_tests(filter: &str) -> Case {
+    Case {
+        name: Box::leak(format!("kernel-tests-{filter}").into_boxed_str()),
+        memory: "256M",
+        append: Box::leak(format!("test={filter}").into_boxed_str()),
+        expected: Outcome::KernelSuccess,
+        check: kernel_tests_all_pass,
+        disk: None,
+    }
+}
+
 pub fn all() -> Vec<Case> {
     vec![
         Case {

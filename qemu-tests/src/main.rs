@@ -13,6 +13,7 @@
 mod bench;
 mod cases;
 mod durability;
+mod grade;
 mod guest;
 mod linux;
 mod qemu;
@@ -37,8 +38,14 @@ fn main() -> ExitCode {
         Some("linux-run") => linux::run(&args[1..]),
         Some("linux-test") => linux::test(args.get(1).map_or("", String::as_str)),
         Some("bench") => bench::bench(),
+        Some("grade") => grade::grade(args.get(1).map(String::as_str)),
+        Some("lab") => args
+            .get(1)
+            .ok_or_else(|| "usage: qemu-runner lab NN".to_string())
+            .and_then(|number| grade::make_lab(number)),
+        Some("labs-check") => grade::check_labs(),
         _ => Err(
-            "usage: qemu-runner run|test|gdb|linux-run|linux-test [options] (see README.md)".into(),
+            "usage: qemu-runner run|test|gdb|linux-run|linux-test|bench|grade|lab|labs-check [options] (see README.md)".into(),
         ),
     };
     result.unwrap_or_else(|message| {

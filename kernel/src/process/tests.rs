@@ -3,9 +3,10 @@
 use super::memory::UserMemory;
 use super::{Exit, start_kernel_child, wait_for_kernel_child};
 use crate::memory::frames::alloc_zeroed_frame;
-use crate::memory::machine::{DirectMap, KernelFrames};
+use crate::memory::machine::{DirectMap, HardwareTlb, KernelFrames};
 use crate::memory::phys_to_virt;
-use abi::mman::{MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE};
+use abi::Errno;
+use abi::mman::{MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MS_SYNC, PROT_EXEC, PROT_READ, PROT_WRITE};
 use abi::signal::SIGSEGV;
 use arch::trap::TrapFrame;
 use mm::address_space::MmapRequest;
@@ -156,8 +157,6 @@ crate::kernel_test!(process_teardown_returns_every_frame, {
     assert_eq!(crate::memory::frames::free_count(), before);
 });
 
-use abi::Errno;
-
 crate::kernel_test!(uname_fills_an_untouched_user_buffer, {
     let code = program(&[
         &[0xbf, 0, 0, 0x50, 0], // mov edi, DATA (never touched: faulted in by the copy)
@@ -168,4 +167,69 @@ crate::kernel_test!(uname_fills_an_untouched_user_buffer, {
         &SYSCALL,
     ]);
     assert_eq!(run_code(&code), Exit::Status(b'6'));
+});
+
+/// A process's memory with `pages` private anonymous pages at [`DATA`].
+fn memory_with_data(pages: u64) -> UserMemory {
+    let mut memory = UserMemory::new().expect("memory for a process");
+    let request = MmapRequest {
+        addr: DATA,
+        len: pages * 4096,
+        prot: PROT_READ | PROT_WRITE,
+        flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+        file: None,
+        offset: 0,
+    };
+    assert_eq!(memory.mmap(request), Ok(DATA));
+    memory
+}
+
+// msync's rules through a real process's memory (lab 01): EINVAL for a start
+// inside a page, ENOMEM for a range running into a hole, 0 otherwise.
+crate::kernel_test!(msync_in_a_process_checks_its_arguments_and_finds_holes, {
+    let memory = memory_with_data(2);
+    let space = &memory.address_space;
+    assert_eq!(
+        space.msync(DATA + 1, 4096, MS_SYNC).result,
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        space.msync(DATA, 3 * 4096, MS_SYNC).result,
+        Err(Errno::ENOMEM)
+    );
+    assert_eq!(space.msync(DATA, 2 * 4096, 0).result, Ok(()));
+});
+
+// The dirty-bit walker on the real page tables (lab 02): a store the kernel
+// makes into user memory sets D, a scan finds it, clearing hands it out once
+// the TLB entry is gone, and a second scan finds nothing.
+crate::kernel_test!(a_store_into_user_memory_is_found_by_a_dirty_scan, {
+    let mut memory = memory_with_data(2);
+    memory
+        .copy_to_user(DATA + 4096 + 8, b"dirty")
+        .expect("a store into the mapping");
+    let range = DATA..DATA + 2 * 4096;
+    let mut walker = memory.address_space.walker(&DirectMap);
+    assert_eq!(walker.find_dirty(range.clone()), [DATA + 4096]);
+    let cleared = walker
+        .clear_dirty(range.clone())
+        .invalidate_tlb(&mut HardwareTlb);
+    assert_eq!(cleared.len(), 1);
+    assert_eq!(cleared[0].page, DATA + 4096);
+    assert!(walker.find_dirty(range).is_empty());
+});
+
+// fork's copy-on-write (lab 05): the child maps the parent's private page
+// with the same frame, and neither may write it until the first store copies.
+crate::kernel_test!(fork_maps_a_private_page_read_only_in_both_processes, {
+    let mut memory = memory_with_data(1);
+    memory
+        .copy_to_user(DATA, b"parent")
+        .expect("a store into the mapping");
+    let child = memory.fork().expect("memory for the child");
+    let parent_leaf = memory.address_space.walker(&DirectMap).lookup(DATA);
+    let child_leaf = child.address_space.walker(&DirectMap).lookup(DATA);
+    let (parent_leaf, child_leaf) = (parent_leaf.expect("mapped"), child_leaf.expect("copied"));
+    assert_eq!(parent_leaf.frame, child_leaf.frame);
+    assert!(!parent_leaf.permissions.writable && !child_leaf.permissions.writable);
 });

@@ -11,11 +11,11 @@ use crate::process::user_memory::{Access, read_user, write_user};
 use crate::sched;
 use abi::Errno;
 use abi::fs::*;
-use alloc::sync::Arc;
 use abi::termios::{
     FIONREAD, TCFLSH, TCGETS, TCSETS, TCSETSF, TCSETSW, TERMIOS_BYTES, TIOCGPGRP, TIOCGSID,
     TIOCGWINSZ, TIOCNOTTY, TIOCSCTTY, TIOCSPGRP, TIOCSWINSZ, WINSIZE_BYTES,
 };
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use ext2::InodeNumber;
 
