@@ -63,6 +63,15 @@ impl<D: BlockDevice> Ext2<D> {
         })
     }
 
+    /// Sets the access time alone — the file was read; no other time moves
+    /// (Linux's `touch_atime`).
+    pub fn set_access_time(&mut self, number: InodeNumber, atime: u32) -> Result<(), Errno> {
+        let mut inode = self.read_inode(number)?;
+        self.begin_change()?;
+        inode.set_atime(atime);
+        self.write_inode(number, &inode)
+    }
+
     /// Applies `change` to the inode and sets its ctime to `now`.
     fn change_attributes(
         &mut self,

@@ -284,6 +284,10 @@ pub struct FileCache {
     /// index of the page copied.
     private_copies: ReverseMap,
     pub errors: ErrorSequence,
+    /// A store through a mapping was found (a D bit) since the file's
+    /// modification times were last set: they are due (POSIX: somewhere
+    /// between the store and the next msync).
+    stored_through_mapping: bool,
 }
 
 /// All cached files.
@@ -364,8 +368,30 @@ impl PageCache {
                 .get_mut(&file)
                 .expect("an owner's file is cached");
             cache.pages.mark_dirty(key, bits, now);
+            cache.stored_through_mapping = true;
         }
         owned
+    }
+
+    /// Notes that a store through a mapping of `file` was found (the D bit
+    /// of a PTE that went away).
+    pub fn note_store_through_mapping(&mut self, file: FileId) {
+        if let Some(cache) = self.files.get_mut(&file) {
+            cache.stored_through_mapping = true;
+        }
+    }
+
+    /// The files stored to through mappings since this was last asked,
+    /// whose modification times the kernel now sets.
+    pub fn take_files_stored_through_mappings(&mut self) -> Vec<FileId> {
+        self.files
+            .iter_mut()
+            .filter(|(_, cache)| cache.stored_through_mapping)
+            .map(|(&file, cache)| {
+                cache.stored_through_mapping = false;
+                file
+            })
+            .collect()
     }
 
     /// The dirty pages of `file` in `indices`, in index order.

@@ -30,6 +30,23 @@ fn state(cache: &PageCache, index: u64) -> PageState {
     cache.page(FILE, index).expect("cached").state
 }
 
+// POSIX msync: st_mtime and st_ctime "shall be marked for update at some point in the
+// interval between a write reference to the mapped region and the next call to msync()". A D
+// bit found (or a dirty PTE that went away) marks the file's times as due, once, for the
+// kernel to set; a write() sets them itself and marks nothing here.
+#[test]
+fn stores_found_through_mappings_make_the_file_times_due_once() {
+    let mut cache = cache_with(4, &[]);
+    assert!(cache.take_files_stored_through_mappings().is_empty());
+    assert!(cache.mark_dirty(FILE, 0, 200));
+    assert!(cache.take_files_stored_through_mappings().is_empty());
+    assert_eq!(cache.mark_frames_dirty([frame(2)], 300), 1);
+    assert_eq!(cache.take_files_stored_through_mappings(), vec![FILE]);
+    assert!(cache.take_files_stored_through_mappings().is_empty());
+    cache.note_store_through_mapping(FILE);
+    assert_eq!(cache.take_files_stored_through_mappings(), vec![FILE]);
+}
+
 #[test]
 fn writeback_takes_only_dirty_pages_in_range_and_success_cleans_them() {
     let mut cache = cache_with(8, &[1, 2, 5, 7]);

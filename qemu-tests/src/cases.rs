@@ -439,6 +439,18 @@ pub fn all() -> Vec<Case> {
             disk: c_root("typing", ""),
         },
         Case {
+            name: "file-times-through-mappings-writes-and-truncation",
+            memory: "128M",
+            append: "",
+            expected: Outcome::KernelSuccess,
+            check: |cx| {
+                let passed = user_suite_passes(cx)?;
+                times_reached_the_disk(cx)?;
+                Ok(passed)
+            },
+            disk: c_root("file_times", "/"),
+        },
+        Case {
             name: "c-libc-smoke",
             memory: "128M",
             append: "",
@@ -718,6 +730,33 @@ fn typed_lines_came_back(cx: &Context) -> Result<usize, String> {
     }
     cx.expect_line_starting("init exited with status 0")?;
     Ok(expected.len())
+}
+
+/// The times `file_times` printed for its last file are the ones its inode
+/// holds on the disk: they were written back, not only kept in memory.
+fn times_reached_the_disk(cx: &Context) -> Result<(), String> {
+    let line = cx.expect_line("times of ")?;
+    let (path, times) = line
+        .strip_prefix("times of ")
+        .and_then(|rest| rest.split_once(": "))
+        .ok_or_else(|| format!("cannot read {line:?}"))?;
+    let number = |word: &str| -> Option<u64> {
+        times
+            .split_whitespace()
+            .skip_while(|part| *part != word)
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    let printed = (number("mtime"), number("ctime"));
+    let image = cx.disk_image.ok_or("no disk")?;
+    let on_disk = crate::rootfs::inode_times(image, path.trim_start_matches('/'))?;
+    if printed != (Some(on_disk.0), Some(on_disk.1)) {
+        return Err(format!(
+            "{line:?}, but the inode on the disk holds {on_disk:?}"
+        ));
+    }
+    Ok(())
 }
 
 fn user_suite_passes(cx: &Context) -> Result<usize, String> {

@@ -233,6 +233,13 @@ mod tests {
     }
 
     #[test]
+    fn file_times_pass_on_linux() {
+        let program = build_c("file_times").unwrap();
+        let dir = TempDir::new("file_times");
+        assert_all_passed(&run(&program, &[&dir.0]));
+    }
+
+    #[test]
     fn rust_smoke_passes_on_linux() {
         let program = build_rust("smoke").unwrap();
         assert_all_passed(&run(&program, &[]));

@@ -92,6 +92,26 @@ pub fn read_file(image: &Path, path: &str) -> Result<Vec<u8>, String> {
     Ok(output.stdout)
 }
 
+/// The mtime and ctime (seconds) the inode at `path` holds on the image, as
+/// `debugfs -R "stat PATH"` prints them (`mtime: 0x69a1b2c3 -- Fri ...`).
+pub fn inode_times(image: &Path, path: &str) -> Result<(u64, u64), String> {
+    let output = Command::new("debugfs")
+        .args(["-R", &format!("stat {path}")])
+        .arg(image)
+        .output()
+        .map_err(|error| format!("cannot run debugfs: {error}"))?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let time = |name: &str| -> Result<u64, String> {
+        let field = text
+            .split(&format!("{name}: 0x"))
+            .nth(1)
+            .and_then(|rest| rest.split(|c: char| !c.is_ascii_hexdigit()).next())
+            .ok_or_else(|| format!("debugfs stat {path} shows no {name}: {text}"))?;
+        u64::from_str_radix(field, 16).map_err(|error| format!("{name} {field:?}: {error}"))
+    };
+    Ok((time("mtime")?, time("ctime")?))
+}
+
 /// Whether `e2fsck -fn` finds the image clean; its report otherwise.
 pub fn check_clean(image: &Path) -> Result<(), String> {
     let output = Command::new("e2fsck")

@@ -218,3 +218,44 @@ fn info_gives_statfs_the_reserved_and_overhead_blocks() {
         1 + 3 * (1 + 1) + 3 * (2 + 214)
     );
 }
+
+// Linux's touch_atime changes the access time alone: no ctime, no mtime.
+#[test]
+fn set_access_time_moves_only_the_access_time() {
+    let scratch = Scratch::new("attr-atime");
+    scratch.add_file("file", b"x");
+    let mut fs = mount(scratch.mkfs(Mkfs::new(1024, 4096)));
+    let time = now();
+    let file = fs.lookup_path(b"/file").unwrap();
+    fs.set_times(file, Some(1_000_000_000), Some(1_200_000_000), time - 10)
+        .unwrap();
+    fs.set_access_time(file, 1_250_000_000).unwrap();
+    let metadata = fs.metadata(file).unwrap();
+    assert_eq!(
+        (metadata.atime, metadata.mtime, metadata.ctime),
+        (1_250_000_000, 1_200_000_000, time - 10)
+    );
+    let disk = fs.unmount(time).unwrap();
+    scratch.assert_fsck_clean(&disk);
+}
+
+// Linux 6.1 (ext4 on these images, measured): truncate(2) and ftruncate(2) set mtime and
+// ctime even when the size stays as it was.
+#[test]
+fn set_len_moves_the_times_also_to_the_same_size() {
+    let scratch = Scratch::new("attr-same-size");
+    scratch.add_file("file", &[7; 3000]);
+    let mut fs = mount(scratch.mkfs(Mkfs::new(1024, 4096)));
+    let time = now();
+    let file = fs.lookup_path(b"/file").unwrap();
+    fs.set_times(file, Some(1_000_000_000), Some(1_200_000_000), time - 10)
+        .unwrap();
+    fs.set_len(file, 3000, time).unwrap();
+    let metadata = fs.metadata(file).unwrap();
+    assert_eq!(
+        (metadata.size, metadata.mtime, metadata.ctime),
+        (3000, time, time)
+    );
+    let disk = fs.unmount(time).unwrap();
+    scratch.assert_fsck_clean(&disk);
+}

@@ -90,6 +90,7 @@ impl FileSystem {
         cache.remove_mapper(file, index, mapper);
         if dirty {
             cache.mark_dirty(file, index, crate::time::now_ns());
+            cache.note_store_through_mapping(file);
         }
         true
     }
@@ -157,10 +158,14 @@ impl FileSystem {
     /// or to wait for, in the same hold of the cache lock.
     pub fn collect_dirty_bits(&self, inode: InodeNumber, indices: Range<u64>) -> DirtyScan {
         let file = u64::from(inode);
-        let mut cache = self.cache.lock();
-        let (mut scan, dirty) = clear_dirty_bits(cache.mappings(file, indices.clone()));
-        mark_dirty_frames(&mut cache, &dirty, &mut scan);
-        scan.unwritten = scan.dirty_pages > 0 || cache.unwritten_in(file, indices);
+        let scan = {
+            let mut cache = self.cache.lock();
+            let (mut scan, dirty) = clear_dirty_bits(cache.mappings(file, indices.clone()));
+            mark_dirty_frames(&mut cache, &dirty, &mut scan);
+            scan.unwritten = scan.dirty_pages > 0 || cache.unwritten_in(file, indices);
+            scan
+        };
+        self.set_times_of_stored_files();
         scan
     }
 
@@ -168,13 +173,44 @@ impl FileSystem {
     /// mapped cached page move to the cache, so that expiry can write them
     /// even when nobody calls msync.
     pub fn collect_all_dirty_bits(&self) -> DirtyScan {
-        let mut cache = self.cache.lock();
-        let runs = cache
-            .files()
-            .flat_map(|file| cache.mappings(file, 0..u64::MAX));
-        let (mut scan, dirty) = clear_dirty_bits(runs);
-        mark_dirty_frames(&mut cache, &dirty, &mut scan);
+        let scan = {
+            let mut cache = self.cache.lock();
+            let runs = cache
+                .files()
+                .flat_map(|file| cache.mappings(file, 0..u64::MAX));
+            let (mut scan, dirty) = clear_dirty_bits(runs);
+            mark_dirty_frames(&mut cache, &dirty, &mut scan);
+            scan
+        };
+        self.set_times_of_stored_files();
         scan
+    }
+
+    /// The metadata stat(2) reports: stores through the file's mappings are
+    /// looked for first, so that its mtime and ctime are current, as Linux's
+    /// are from the write fault on.
+    pub fn metadata_for_stat(&self, inode: InodeNumber) -> Result<ext2::Metadata, Errno> {
+        self.collect_dirty_bits(inode, 0..u64::MAX);
+        self.metadata(inode)
+    }
+
+    /// Sets mtime and ctime to now on every file a store through a mapping
+    /// was found in (its D bit) since the last time: POSIX wants them marked
+    /// between the store and the next msync, and Linux sets them at the
+    /// write fault, which the D bit stands for here. The times reach the
+    /// disk with the inode, at the next sync of the metadata. Takes ext2's
+    /// lock after the cache's is released (the lock order).
+    pub fn set_times_of_stored_files(&self) {
+        let files = self.cache.lock().take_files_stored_through_mappings();
+        if files.is_empty() {
+            return;
+        }
+        let now = crate::time::unix_seconds();
+        let mut ext2 = self.ext2.lock();
+        for file in files {
+            // A file freed since (its last mapping went) has no times to set.
+            let _ = ext2.set_times(file as InodeNumber, None, Some(now), now);
+        }
     }
 }
 

@@ -46,6 +46,27 @@ pub(super) fn reverse_mapped(root: PhysAddr) -> PageTableWalker<'static, DirectM
     unsafe { PageTableWalker::new(&DirectMap, root) }
 }
 
+/// A day: relatime refreshes an access time this old even if the file did
+/// not change.
+const RELATIME_REFRESH_SECONDS: u32 = 24 * 60 * 60;
+
+/// A read of `inode` (read(2), mmap(2)), under the relatime policy that is
+/// Linux's default mount option: the access time becomes now if it is not
+/// later than the modification or change time, or is a day old; otherwise
+/// it stays (no inode write). A read-only file system keeps it as it is.
+fn refresh_access_time(ext2: &mut Ext2<&'static crate::block::Disk>, inode: InodeNumber) {
+    let Ok(metadata) = ext2.metadata(inode) else {
+        return;
+    };
+    let now = crate::time::unix_seconds();
+    let stale = metadata.atime <= metadata.mtime
+        || metadata.atime <= metadata.ctime
+        || now.saturating_sub(metadata.atime) >= RELATIME_REFRESH_SECONDS;
+    if stale && metadata.atime != now {
+        let _ = ext2.set_access_time(inode, now);
+    }
+}
+
 /// The bytes of a frame, through the direct map.
 ///
 /// # Safety
@@ -123,6 +144,7 @@ impl FileSystem {
     ) -> Result<usize, Errno> {
         let mut ext2 = self.ext2.lock();
         let size = ext2.metadata(inode)?.size;
+        refresh_access_time(&mut ext2, inode);
         let end = size.min(offset.saturating_add(buffer.len() as u64));
         let mut cache = self.cache.lock();
         let mut done = 0;
@@ -137,14 +159,24 @@ impl FileSystem {
         Ok(done)
     }
 
+    /// mmap(2) of `inode`: a read for the access time (Linux's
+    /// `file_accessed` in `generic_file_mmap`).
+    pub fn note_mapped(&self, inode: InodeNumber) {
+        refresh_access_time(&mut self.ext2.lock(), inode);
+    }
+
     /// write(2) of a regular file: the bytes land in cached pages, which turn
-    /// dirty; the file grows first if the write ends past its end.
+    /// dirty; the file grows first if the write ends past its end; mtime and
+    /// ctime become now (Linux's `file_modified`).
     #[allow(unsafe_code)]
     pub fn write_at(&self, inode: InodeNumber, offset: u64, data: &[u8]) -> Result<usize, Errno> {
         let end = offset.checked_add(data.len() as u64).ok_or(Errno::EFBIG)?;
         let mut ext2 = self.ext2.lock();
+        let now_seconds = crate::time::unix_seconds();
         if end > ext2.metadata(inode)?.size {
-            ext2.set_len(inode, end, crate::time::unix_seconds())?;
+            ext2.set_len(inode, end, now_seconds)?;
+        } else if !data.is_empty() {
+            ext2.set_times(inode, None, Some(now_seconds), now_seconds)?;
         }
         let mut cache = self.cache.lock();
         let now = crate::time::now_ns();
@@ -162,9 +194,10 @@ impl FileSystem {
         Ok(done)
     }
 
-    /// ftruncate(2): the new size on disk, and the cache cut to match. Bytes
-    /// past the new end in the last page become zeros, so that a later
-    /// extension reads zeros there.
+    /// truncate(2), ftruncate(2), open(O_TRUNC): the new size on disk, and the
+    /// cache cut to match. Bytes past the new end in the last page become
+    /// zeros, so that a later extension reads zeros there. mtime and ctime
+    /// become now, also for the size the file had (as Linux 6.1's ext4 does).
     #[allow(unsafe_code)]
     pub fn set_len(&self, inode: InodeNumber, size: u64) -> Result<(), Errno> {
         let mut ext2 = self.ext2.lock();

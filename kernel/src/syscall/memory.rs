@@ -65,15 +65,24 @@ pub fn mmap(
     fd: u64,
     offset: u64,
 ) -> Result<u64, Errno> {
+    let file = mapped_object(flags, fd)?;
+    let inode = file
+        .as_ref()
+        .and_then(|mapping| mapped_inode_file(&mapping.file))
+        .map(|mapped| mapped.in_use.inode());
     let request = MmapRequest {
         addr,
         len,
         prot: prot as u32,
         flags,
-        file: mapped_object(flags, fd)?,
+        file,
         offset,
     };
-    current_memory().lock().mmap(request)
+    let mapped = current_memory().lock().mmap(request)?;
+    if let (Some(inode), Some(fs)) = (inode, root()) {
+        fs.note_mapped(inode);
+    }
+    Ok(mapped)
 }
 
 pub fn munmap(addr: u64, len: u64) -> Result<u64, Errno> {
