@@ -110,9 +110,27 @@ pub const ST_RDONLY: u64 = 0x0001;
 pub const ST_VALID: u64 = 0x0020;
 pub const ST_RELATIME: u64 = 0x1000;
 
+/// The most `struct iovec`s one readv/writev takes (`UIO_MAXIOV`).
+pub const IOV_MAX: u64 = 1024;
+
 /// The longest path a call takes, its NUL included (`PATH_MAX`).
 pub const PATH_MAX: usize = 4096;
 /// The longest name in a directory (`NAME_MAX`).
 pub const NAME_MAX: usize = 255;
 /// How many symlinks one path walk may follow (Linux's `MAXSYMLINKS`).
 pub const MAX_SYMLINKS: u32 = 40;
+
+/// `fallocate(2)` modes.
+pub const FALLOC_FL_KEEP_SIZE: u32 = 0x01;
+pub const FALLOC_FL_PUNCH_HOLE: u32 = 0x02;
+pub const FALLOC_FL_COLLAPSE_RANGE: u32 = 0x08;
+pub const FALLOC_FL_ZERO_RANGE: u32 = 0x10;
+pub const FALLOC_FL_INSERT_RANGE: u32 = 0x20;
+pub const FALLOC_FL_UNSHARE_RANGE: u32 = 0x40;
+/// The modes `vfs_fallocate` knows (Linux's `FALLOC_FL_SUPPORTED_MASK`).
+pub const FALLOC_FL_SUPPORTED_MASK: u32 = FALLOC_FL_KEEP_SIZE
+    | FALLOC_FL_PUNCH_HOLE
+    | FALLOC_FL_COLLAPSE_RANGE
+    | FALLOC_FL_ZERO_RANGE
+    | FALLOC_FL_INSERT_RANGE
+    | FALLOC_FL_UNSHARE_RANGE;

@@ -121,6 +121,7 @@ pub const FACCESSAT: u64 = 269;
 pub const PSELECT6: u64 = 270;
 pub const PPOLL: u64 = 271;
 pub const UTIMENSAT: u64 = 280;
+pub const FALLOCATE: u64 = 285;
 pub const DUP3: u64 = 292;
 pub const PIPE2: u64 = 293;
 pub const PRLIMIT64: u64 = 302;

@@ -377,12 +377,28 @@ impl<D: BlockDevice> Ext2<D> {
         Ok(run)
     }
 
-    /// Frees every block of the file from `keep_blocks` on, including
-    /// indirect blocks left with no pointers, and lowers `i_blocks`.
+    /// Frees every block of the file from `keep_blocks` on (truncation),
+    /// including indirect blocks left with no pointers, and lowers
+    /// `i_blocks`.
     pub(crate) fn free_blocks_from(
         &mut self,
         inode: &mut Inode,
         keep_blocks: u64,
+    ) -> Result<(), Errno> {
+        self.free_blocks_in(inode, keep_blocks..u64::MAX)
+    }
+
+    /// Frees the data blocks of the file blocks in `range` and lowers
+    /// `i_blocks`. An indirect block is freed with them when it is left
+    /// with no pointers and `range` reaches the end of the file blocks it
+    /// maps; one the range ends inside stays, empty or not, as
+    /// `ext4_ind_remove_space` leaves it (it frees a branch only up to the
+    /// range's end). For a truncation (`range` up to `u64::MAX`) that is
+    /// every indirect block left empty.
+    pub(crate) fn free_blocks_in(
+        &mut self,
+        inode: &mut Inode,
+        range: Range<u64>,
     ) -> Result<(), Errno> {
         let n = self.pointers_per_block();
         let mut first_block_of_slot = 0u64;
@@ -391,13 +407,14 @@ impl<D: BlockDevice> Ext2<D> {
             let depth = slot.saturating_sub(DIRECT_POINTERS - 1) as u32;
             let span = n.pow(depth);
             let pointer = inode.block_pointer(slot);
-            if pointer != 0 && first_block_of_slot + span > keep_blocks {
+            let under_slot = first_block_of_slot..first_block_of_slot + span;
+            if pointer != 0 && overlaps(&under_slot, &range) {
                 let block = self.check_block(pointer)?;
-                if self.free_subtree(block, depth, first_block_of_slot, keep_blocks, &mut freed)? {
+                if self.free_subtree(block, depth, under_slot.start, &range, &mut freed)? {
                     inode.set_block_pointer(slot, 0);
                 }
             }
-            first_block_of_slot += span;
+            first_block_of_slot = under_slot.end;
         }
         let freed_sectors = freed
             .checked_mul(self.sectors_per_block())
@@ -406,19 +423,20 @@ impl<D: BlockDevice> Ext2<D> {
     }
 
     /// Frees the blocks under `block` (an indirect block of the given depth,
-    /// or a data block at depth 0) that map file blocks `keep_blocks` and
-    /// up. `first` is the first file block under `block`. Returns whether
-    /// `block` itself was freed.
+    /// or a data block at depth 0) that map file blocks in `range`, and
+    /// `block` itself as [`Ext2::free_blocks_in`] says. `first` is the first
+    /// file block under `block`, whose span overlaps `range`. Returns
+    /// whether `block` was freed.
     fn free_subtree(
         &mut self,
         block: u32,
         depth: u32,
         first: u64,
-        keep_blocks: u64,
+        range: &Range<u64>,
         freed: &mut u32,
     ) -> Result<bool, Errno> {
         if depth == 0 {
-            if first < keep_blocks {
+            if !range.contains(&first) {
                 return Ok(false);
             }
             self.free_block(block)?;
@@ -435,19 +453,20 @@ impl<D: BlockDevice> Ext2<D> {
                 continue;
             }
             let child_first = first + index as u64 * span;
-            if child_first + span <= keep_blocks {
+            if !overlaps(&(child_first..child_first + span), range) {
                 still_used = true;
                 continue;
             }
             let child = self.check_block(child)?;
-            if self.free_subtree(child, depth - 1, child_first, keep_blocks, freed)? {
+            if self.free_subtree(child, depth - 1, child_first, range, freed)? {
                 0u32.write(&mut pointers, 4 * index);
                 changed = true;
             } else {
                 still_used = true;
             }
         }
-        if !still_used {
+        let mapped_end = first + span * self.pointers_per_block();
+        if !still_used && mapped_end <= range.end {
             self.free_block(block)?;
             *freed += 1;
             return Ok(true);
@@ -457,6 +476,11 @@ impl<D: BlockDevice> Ext2<D> {
         }
         Ok(false)
     }
+}
+
+/// Whether two ranges of file blocks share a block.
+fn overlaps(a: &Range<u64>, b: &Range<u64>) -> bool {
+    a.start.max(b.start) < a.end.min(b.end)
 }
 
 #[cfg(test)]

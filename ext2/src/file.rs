@@ -81,6 +81,13 @@ fn plan_transfer(
     segments
 }
 
+/// Where `ext4_punch_hole` cuts a range that runs past the end of file:
+/// at the end of the page holding `i_size` (`PAGE_SIZE`, 4 KiB on x86_64),
+/// the next page boundary when `i_size` sits on one. Kept here, not taken
+/// from a page cache, because it decides which indirect blocks a punch
+/// frees: those whose file blocks end at or before the cut.
+const PUNCH_CUT_ALIGNMENT: u64 = 4096;
+
 /// The file blocks a transfer of `len` (> 0) bytes at `offset` touches.
 fn blocks_touched(offset: u64, len: usize, block_size: usize) -> (u64, usize) {
     let block_size = block_size as u64;
@@ -352,19 +359,124 @@ impl<D: BlockDevice> Ext2<D> {
         result
     }
 
+    /// Punches a hole: fallocate(2) with `FALLOC_FL_PUNCH_HOLE |
+    /// FALLOC_FL_KEEP_SIZE`, as Linux 6.1 does it on this disk — with its
+    /// ext4 driver, for a file mapped by indirect blocks (`ext4_punch_hole`,
+    /// `ext4_ind_remove_space`).
+    ///
+    /// Afterwards the bytes `offset..offset + len` read as zeros and the
+    /// size is what it was. The whole blocks of the range become holes:
+    /// their data blocks are freed, and so is each indirect block left
+    /// without pointers whose file blocks all lie before the range's end
+    /// (ext4 keeps one the range ends inside, even empty; truncation frees
+    /// it later). The partial blocks at either end are zeroed on the device
+    /// where allocated; a hole stays a hole. A range running past the end of
+    /// file is cut at the first 4 KiB boundary after `i_size`, where ext4
+    /// cuts it (the end of the page holding `i_size`); that decides which
+    /// indirect blocks go. `i_blocks` and the free counts drop, and mtime
+    /// and ctime become `now`, even if the range held only holes — but with
+    /// `offset` at or past the end of file nothing changes (Ok, as Linux).
+    ///
+    /// Errors, in the order Linux reaches them (the open(2) of a writable
+    /// descriptor first, then vfs_fallocate): EISDIR for a directory; EROFS
+    /// for a regular file on a read-only mount; EINVAL for `len` 0; ESPIPE
+    /// for a FIFO, ENODEV for another non-regular file (a block device's
+    /// fallocate is its driver's, not the file system's); EFBIG when
+    /// `offset + len` overflows or exceeds Linux's `s_maxbytes` for this
+    /// disk, 2^41 − one block (below that, a range past the end of file is
+    /// fine); EIO for a corrupt block map.
+    ///
+    /// The kernel checks first, as vfs_fallocate does: EINVAL for a
+    /// negative offset or a length ≤ 0, EOPNOTSUPP for unknown modes and for
+    /// PUNCH_HOLE without KEEP_SIZE (fallocate's other modes — 0,
+    /// KEEP_SIZE alone, ZERO_RANGE, COLLAPSE_RANGE, INSERT_RANGE — are
+    /// EOPNOTSUPP on these files too: ext4 does them only for extent files),
+    /// EBADF for a descriptor not open for writing. Clearing setuid/setgid
+    /// (file_modified) is the kernel's too. The page cache is the kernel's:
+    /// dirty pages over the range must be written back before this call (the
+    /// partial blocks are zeroed here on the device, around what the disk
+    /// holds), and the cached pages over the range dropped after it, so
+    /// that they read back as zeros.
+    pub fn punch_hole(
+        &mut self,
+        inode: InodeNumber,
+        offset: u64,
+        len: u64,
+        now: u32,
+    ) -> Result<(), Errno> {
+        let mut file = self.read_inode(inode)?;
+        match file.file_type() {
+            FileType::Directory => return Err(Errno::EISDIR),
+            FileType::Regular if self.is_read_only() => return Err(Errno::EROFS),
+            _ if len == 0 => return Err(Errno::EINVAL),
+            FileType::Regular => {}
+            FileType::Fifo => return Err(Errno::ESPIPE),
+            _ => return Err(Errno::ENODEV),
+        }
+        let end = offset
+            .checked_add(len)
+            .filter(|&end| end <= self.linux_max_bytes())
+            .ok_or(Errno::EFBIG)?;
+        let size = file.size();
+        if offset >= size {
+            return Ok(());
+        }
+        let end = end.min((size / PUNCH_CUT_ALIGNMENT + 1) * PUNCH_CUT_ALIGNMENT);
+        self.begin_change()?;
+        let block_size = self.block_size() as u64;
+        let whole_blocks =
+            offset.div_ceil(block_size)..(end / block_size).min(self.addressable_blocks());
+        let result = self
+            .zero_partial_blocks(&file, offset..end)
+            .and_then(|()| self.free_blocks_in(&mut file, whole_blocks));
+        if result.is_ok() {
+            file.touch_modified(now);
+        }
+        self.write_inode(inode, &file)?;
+        result
+    }
+
+    /// Linux's `s_maxbytes` for this disk, the bound vfs_fallocate holds
+    /// `offset + len` to: ext4's `ext4_max_size` without huge_file (a disk
+    /// with it mounts read-only here), the whole blocks in what `i_blocks`
+    /// counts, 2^32 − 1 sectors: 2^41 − one block. (The extent limit it is
+    /// also held to, 2^32 − 1 blocks, is larger for every block size here.)
+    pub fn linux_max_bytes(&self) -> u64 {
+        let block_size = self.block_size() as u64;
+        u64::from(u32::MAX) * 512 / block_size * block_size
+    }
+
+    /// Zeros on the device the parts of `range` that cover only part of a
+    /// block: from its start to the end of that block, and from the start
+    /// of its last block to its end (one piece if both lie in one block).
+    fn zero_partial_blocks(&mut self, file: &Inode, range: Range<u64>) -> Result<(), Errno> {
+        let block_size = self.block_size() as u64;
+        let head = range.start..range.end.min(range.start.next_multiple_of(block_size));
+        let tail = (range.end - range.end % block_size).max(head.end)..range.end;
+        self.zero_within_block(file, head)?;
+        self.zero_within_block(file, tail)
+    }
+
     /// Zeros the bytes from `offset` to the end of its block, so that bytes
     /// past end of file read as zeros once the file grows over them.
     fn zero_block_tail(&mut self, file: &Inode, offset: u64) -> Result<(), Errno> {
-        let block_size = self.block_size() as u64;
-        let offset_in_block = (offset % block_size) as usize;
-        if offset_in_block == 0 {
+        let block_end = offset.next_multiple_of(self.block_size() as u64);
+        self.zero_within_block(file, offset..block_end)
+    }
+
+    /// Zeros the bytes of `range` (inside one block) on the device, if that
+    /// block is allocated: a hole already reads as zeros.
+    fn zero_within_block(&mut self, file: &Inode, range: Range<u64>) -> Result<(), Errno> {
+        if range.is_empty() {
             return Ok(());
         }
-        let Some(disk_block) = self.lookup_block(file, offset / block_size)? else {
+        let block_size = self.block_size() as u64;
+        let Some(disk_block) = self.lookup_block(file, range.start / block_size)? else {
             return Ok(());
         };
         let mut contents = self.read_data_block(disk_block)?;
-        contents[offset_in_block..].fill(0);
+        let start = (range.start % block_size) as usize;
+        contents[start..start + (range.end - range.start) as usize].fill(0);
         self.write_blocks(disk_block, &contents)
     }
 }

@@ -3,12 +3,13 @@
 //!
 //! The crate reads and writes a disk through the [`BlockDevice`] trait. It
 //! mounts ([`Ext2::mount`]), looks up paths, reads and writes files, grows
-//! and shrinks them, creates and removes files, directories, symlinks,
-//! device files, FIFOs and sockets, makes hard links, renames and exchanges
-//! names, changes permissions, owners and times, lists directories from a position (for
+//! and shrinks them, punches holes in them ([`Ext2::punch_hole`]), creates
+//! and removes files, directories, symlinks, device files, FIFOs and
+//! sockets, makes hard links, renames and exchanges names, changes
+//! permissions, owners and times, lists directories from a position (for
 //! getdents), and keeps the metadata such that `e2fsck -fn` finds the disk
-//! clean after [`Ext2::unmount`]. For the kernel's page cache it exposes the block map
-//! ([`Ext2::block_of`], [`Ext2::map_blocks`],
+//! clean after [`Ext2::unmount`]. For the kernel's page cache it exposes
+//! the block map ([`Ext2::block_of`], [`Ext2::map_blocks`],
 //! [`Ext2::map_blocks_allocating`]) and whole-block I/O
 //! ([`Ext2::read_blocks`], [`Ext2::write_blocks`]).
 //!

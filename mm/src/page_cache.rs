@@ -183,23 +183,28 @@ impl ReverseMap {
             .filter_map(move |run| run.within_indices(indices.clone()))
     }
 
-    /// Removes the mappings of file pages from `first` on, and returns them.
-    fn split_off(&mut self, first: u64) -> Vec<Mapping> {
+    /// Removes the mappings of the file pages in `indices`, and returns
+    /// them (cut to those pages); the parts of their runs outside stay.
+    fn take_range(&mut self, indices: Range<u64>) -> Vec<Mapping> {
         let reaching: Vec<(PhysAddr, u64)> = self
             .runs
             .iter()
-            .filter(|(_, run)| run.index_at(run.virt.end) > first)
+            .filter(|(_, run)| run.within_indices(indices.clone()).is_some())
             .map(|(&key, _)| key)
             .collect();
         reaching
             .into_iter()
             .map(|key| {
                 let run = self.runs.remove(&key).expect("a listed run");
-                if let Some(head) = run.within_indices(0..first) {
-                    self.runs.insert(key, head);
+                let outside = [
+                    run.within_indices(0..indices.start),
+                    run.within_indices(indices.end..u64::MAX),
+                ];
+                for piece in outside.into_iter().flatten() {
+                    self.runs.insert((piece.root, piece.virt.start), piece);
                 }
-                run.within_indices(first..u64::MAX)
-                    .expect("the run reaches past `first`")
+                run.within_indices(indices.clone())
+                    .expect("the run maps pages in the range")
             })
             .collect()
     }
@@ -557,14 +562,37 @@ impl PageCache {
         if let Some(index) = cache.pages.first_under_writeback(first..u64::MAX) {
             panic!("truncating page {index} of file {file} under write-back");
         }
-        let pages = cache.pages.split_off(first);
+        let pages = cache.pages.take_range(first..u64::MAX);
         for page in &pages {
             self.owners.remove(page.frame);
         }
         Truncated {
             pages,
-            mappings: cache.mappings.split_off(first),
-            private_copies: cache.private_copies.split_off(first),
+            mappings: cache.mappings.take_range(first..u64::MAX),
+            private_copies: cache.private_copies.take_range(first..u64::MAX),
+        }
+    }
+
+    /// Removes the cached pages of `file` in `indices` — a hole punched in the
+    /// file (MADV_REMOVE, fallocate): the pages, and the PTEs that map them,
+    /// which the kernel must unmap before freeing the frames. Private
+    /// copy-on-write copies stay (Linux's `truncate_pagecache_range` leaves
+    /// them). No page of the range may be under write-back.
+    pub fn punch(&mut self, file: FileId, indices: Range<u64>) -> Truncated {
+        let Some(cache) = self.files.get_mut(&file) else {
+            return Truncated::default();
+        };
+        if let Some(index) = cache.pages.first_under_writeback(indices.clone()) {
+            panic!("punching page {index} of file {file} under write-back");
+        }
+        let pages = cache.pages.take_range(indices.clone());
+        for page in &pages {
+            self.owners.remove(page.frame);
+        }
+        Truncated {
+            pages,
+            mappings: cache.mappings.take_range(indices),
+            private_copies: Vec::new(),
         }
     }
 

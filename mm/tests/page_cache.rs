@@ -303,6 +303,66 @@ fn truncation_removes_the_tail_with_its_mappers() {
 /// of pages past the new end (`unmap_mapping_range(..., even_cows = 1)`):
 /// truncation hands them out with the file's own mappings, and keeps those
 /// of pages it keeps.
+// A hole punched in the middle of a file (MADV_REMOVE, fallocate PUNCH_HOLE): the pages of
+// the range leave the cache with their PTEs, cut out of the runs that map them, and the pages
+// on either side stay mapped; private copies stay (Linux's truncate_pagecache_range).
+#[test]
+fn a_punched_hole_removes_its_pages_and_cuts_their_mappings() {
+    let mut cache = cache_with(6, &[2]);
+    let mapper = Mapper {
+        root: frame(100),
+        page: 0x4000_0000,
+    };
+    for index in 0..6 {
+        let page = mapper.page + index * PAGE;
+        cache.add_mapper(FILE, index, Mapper { page, ..mapper });
+    }
+    let copy = Mapper {
+        root: frame(101),
+        page: 0x7000_0000,
+    };
+    cache.add_private_copy(FILE, 3, copy);
+    let punched = cache.punch(FILE, 2..4);
+    assert_eq!(
+        punched
+            .pages
+            .iter()
+            .map(|page| page.index)
+            .collect::<Vec<_>>(),
+        vec![2, 3]
+    );
+    assert_eq!(
+        punched.mappings,
+        vec![mapping(
+            Mapper {
+                page: mapper.page + 2 * PAGE,
+                ..mapper
+            },
+            2,
+            2
+        )]
+    );
+    assert!(punched.private_copies.is_empty());
+    assert_eq!(
+        cache.mappings(FILE, 0..u64::MAX).collect::<Vec<_>>(),
+        vec![
+            mapping(mapper, 2, 0),
+            mapping(
+                Mapper {
+                    page: mapper.page + 4 * PAGE,
+                    ..mapper
+                },
+                2,
+                4
+            ),
+        ]
+    );
+    assert!(cache.page(FILE, 1).is_some() && cache.page(FILE, 4).is_some());
+    assert!(cache.page(FILE, 2).is_none() && cache.page(FILE, 3).is_none());
+    assert_eq!(cache.owner_of(frame(2)), None);
+    assert!(!cache.has_unwritten(), "the dirty page went with the hole");
+}
+
 #[test]
 fn truncation_hands_out_private_copies_of_the_pages_it_removes() {
     let mut cache = cache_with(4, &[]);

@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdint.h>
@@ -1942,6 +1943,61 @@ static void print_statfs_figures(void)
 	       (unsigned long)figures.f_flags);
 }
 
+/*
+ * Whether `fd`'s file is extent-mapped (ext4's EXT4_EXTENTS_FL through
+ * FS_IOC_GETFLAGS): true for a host's ext4 file, false on the project's ext2
+ * images under either kernel.
+ */
+static int uses_extents(int fd)
+{
+	const unsigned long fs_ioc_getflags = 0x80086601;
+	const int extents_flag = 0x80000;
+	int flags = 0;
+
+	return ioctl(fd, fs_ioc_getflags, &flags) == 0 && (flags & extents_flag) != 0;
+}
+
+static int fallocate_punches_holes_and_refuses_what_ext4_cannot_do_here(void)
+{
+	char block[4096];
+	struct stat before, after;
+	int fd, read_only;
+
+	OPEN(fd, "holes", O_CREAT | O_TRUNC | O_RDWR, 0644);
+	memset(block, 'h', sizeof block);
+	for (int i = 0; i < 4; i++)
+		if (write(fd, block, sizeof block) != (ssize_t)sizeof block)
+			return fail("write: %s", errno_name(errno));
+	if (fsync(fd) != 0 || fstat(fd, &before) != 0)
+		return fail("fsync: %s", errno_name(errno));
+	CHECK(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 4096, 8192), 0);
+	CHECK(fstat(fd, &after), 0);
+	CHECK_EQ("size after the hole", after.st_size, before.st_size);
+	if (after.st_blocks >= before.st_blocks)
+		return fail("st_blocks: expected fewer than %ld got %ld", (long)before.st_blocks,
+			    (long)after.st_blocks);
+	CHECK_EQ("pread of the hole", pread(fd, block, 10, 5000), 10);
+	CHECK_EQ("a byte of the hole", block[3], 0);
+	CHECK_EQ("pread after the hole", pread(fd, block, 1, 12288), 1);
+	CHECK_EQ("the byte after the hole", block[0], 'h');
+	CHECK(fallocate(fd, FALLOC_FL_PUNCH_HOLE, 0, 4096), EOPNOTSUPP);
+	/* ext4 preallocates in extent-mapped files only: the project's images map blocks. */
+	CHECK(fallocate(fd, 0, 0, 4096), uses_extents(fd) ? 0 : EOPNOTSUPP);
+	CHECK(fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 4096), uses_extents(fd) ? 0 : EOPNOTSUPP);
+	CHECK(fallocate(fd, 0x100, 0, 4096), EOPNOTSUPP);
+	CHECK(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, -1, 4096), EINVAL);
+	CHECK(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 0), EINVAL);
+	close(fd);
+	OPEN(read_only, "holes", O_RDONLY);
+	CHECK(fallocate(read_only, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096), EBADF);
+	close(read_only);
+	OPEN(fd, ".", O_RDONLY | O_DIRECTORY);
+	CHECK(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096), EBADF);
+	close(fd);
+	unlink("holes");
+	return 0;
+}
+
 static int role(int argc, char **argv)
 {
 	if (strcmp(argv[2], "exit0") == 0)
@@ -2164,6 +2220,9 @@ int main(int argc, char **argv)
 	report("sched_getaffinity_reports_the_mask_and_its_size",
 	       "man sched_getaffinity: returns the size of the kernel's cpumask; EINVAL for a short or unaligned len",
 	       sched_getaffinity_reports_the_mask_and_its_size());
+	report("fallocate_punches_holes_and_refuses_what_ext4_cannot_do_here",
+	       "man fallocate: PUNCH_HOLE|KEEP_SIZE frees the range; ext4 preallocates only in extent files",
+	       fallocate_punches_holes_and_refuses_what_ext4_cannot_do_here());
 
 	if (chdir(test_dir) != 0)
 		printf("chdir %s: %s\n", test_dir, errno_name(errno));

@@ -874,6 +874,96 @@ static int madvise_willneed_brings_the_file_pages_into_memory(void)
 	return result;
 }
 
+static int madvise_remove_punches_a_hole_under_a_shared_file_mapping(void)
+{
+	int fd = test_file("remove", 4);
+	struct stat before, after;
+	unsigned char back[4096];
+	unsigned char *p;
+	int result = 0;
+
+	if (fd < 0 || fstat(fd, &before) != 0)
+		return fail("setup: %s", errno_name(errno));
+	p = mmap(NULL, 4 * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		close(fd);
+		return fail("mmap: %s", errno_name(errno));
+	}
+	memset(p + page, 0x44, page);
+	if (madvise(p + page, 2 * page, MADV_REMOVE) != 0)
+		result = fail("madvise: %s", errno_name(errno));
+	for (size_t i = page; result == 0 && i < 3 * page; i++)
+		if (p[i] != 0)
+			result = fail("byte %zu of the hole: expected 0 got 0x%02x", i, p[i]);
+	if (result == 0)
+		result = expect_pattern("page 0", p, 0, page, SEED_FILE);
+	if (result == 0)
+		result = expect_pattern("page 3", p + 3 * page, 3 * page, page, SEED_FILE);
+	if (result == 0 && (pread(fd, back, page, 2 * page) != (ssize_t)page || back[100] != 0))
+		result = fail("pread of the hole: expected zeros (%s)", errno_name(errno));
+	if (result == 0 && fstat(fd, &after) != 0)
+		result = fail("fstat: %s", errno_name(errno));
+	if (result == 0 && after.st_size != before.st_size)
+		result = fail("size: expected %ld got %ld", (long)before.st_size, (long)after.st_size);
+	if (result == 0 && after.st_blocks >= before.st_blocks)
+		result = fail("st_blocks: expected fewer than %ld got %ld", (long)before.st_blocks,
+			      (long)after.st_blocks);
+	munmap(p, 4 * page);
+	close(fd);
+	return result;
+}
+
+static int madvise_remove_refuses_private_or_read_only_mappings(void)
+{
+	char path[256];
+	int fd, read_only_fd;
+	unsigned char *anon = anonymous(1, 0);
+	unsigned char *private, *read_only;
+	int result;
+
+	snprintf(path, sizeof path, "%s/flags-remove-refused", test_dir);
+	fd = pattern_file(path, page, SEED_FILE);
+	read_only_fd = open(path, O_RDONLY);
+	unlink(path);
+	if (fd < 0 || read_only_fd < 0 || !anon)
+		return fail("setup: %s", errno_name(errno));
+	private = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	read_only = mmap(NULL, page, PROT_READ, MAP_SHARED, read_only_fd, 0);
+	close(fd);
+	close(read_only_fd);
+	if (private == MAP_FAILED || read_only == MAP_FAILED)
+		return fail("setup: mmap: %s", errno_name(errno));
+	result = expect_errno("private anonymous", madvise(anon, page, MADV_REMOVE), EINVAL);
+	if (result == 0)
+		result = expect_errno("private file", madvise(private, page, MADV_REMOVE), EACCES);
+	if (result == 0)
+		result = expect_errno("shared, of a file opened read-only",
+				      madvise(read_only, page, MADV_REMOVE), EACCES);
+	munmap(anon, page);
+	munmap(private, page);
+	munmap(read_only, page);
+	return result;
+}
+
+static int madvise_remove_empties_shared_anonymous_memory(void)
+{
+	unsigned char *p = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int result = 0;
+
+	if (p == MAP_FAILED)
+		return fail("mmap: %s", errno_name(errno));
+	memset(p, 0x55, 2 * page);
+	if (madvise(p, page, MADV_REMOVE) != 0)
+		result = fail("madvise: %s", errno_name(errno));
+	else if (p[0] != 0 || p[page - 1] != 0)
+		result = fail("the removed page reads 0x%02x", p[0]);
+	else if (p[page] != 0x55)
+		result = fail("the page after it lost its data");
+	munmap(p, 2 * page);
+	return result;
+}
+
 static int madvise_free_is_for_private_anonymous_memory(void)
 {
 	unsigned char *private = anonymous(1, 0);
@@ -1052,6 +1142,12 @@ int main(int argc, char **argv)
 		     "man madvise: MADV_DONTNEED: private file mappings repopulate from the file"),
 		CASE(madvise_willneed_brings_the_file_pages_into_memory,
 		     "man madvise: MADV_WILLNEED: it might be a good idea to read some pages ahead"),
+		CASE(madvise_remove_punches_a_hole_under_a_shared_file_mapping,
+		     "man madvise: MADV_REMOVE frees the pages and their backing store"),
+		CASE(madvise_remove_refuses_private_or_read_only_mappings,
+		     "Linux madvise_remove: EINVAL without a file, EACCES unless shared and may be written"),
+		CASE(madvise_remove_empties_shared_anonymous_memory,
+		     "man madvise: MADV_REMOVE on shmem: subsequent accesses see zeros"),
 		CASE(madvise_free_is_for_private_anonymous_memory,
 		     "man madvise: MADV_FREE ... only on private anonymous pages"),
 		CASE(mlock_faults_the_pages_in,

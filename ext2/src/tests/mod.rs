@@ -9,6 +9,7 @@ mod exchange;
 mod link;
 mod mount;
 mod namespace;
+mod punch;
 mod read;
 mod readdir;
 mod rename;

@@ -168,22 +168,82 @@ impl FileSystem {
     /// write(2) of a regular file: the bytes land in cached pages, which turn
     /// dirty; the file grows first if the write ends past its end; mtime and
     /// ctime become now (Linux's `file_modified`).
-    #[allow(unsafe_code)]
+    ///
+    /// The disk blocks under the bytes are allocated here, before the copy,
+    /// as Linux's ext2 does in `write_begin`: a full disk is ENOSPC now (or
+    /// a short count, the size cut back to the bytes written), not a page
+    /// that can never be written back, and st_blocks counts the data at
+    /// once. Write-back then only looks the blocks up.
     pub fn write_at(&self, inode: InodeNumber, offset: u64, data: &[u8]) -> Result<usize, Errno> {
         let end = offset.checked_add(data.len() as u64).ok_or(Errno::EFBIG)?;
         let mut ext2 = self.ext2.lock();
         let now_seconds = crate::time::unix_seconds();
-        if end > ext2.metadata(inode)?.size {
+        let old_size = ext2.metadata(inode)?.size;
+        if end > old_size {
             ext2.set_len(inode, end, now_seconds)?;
         } else if !data.is_empty() {
             ext2.set_times(inode, None, Some(now_seconds), now_seconds)?;
         }
         let mut cache = self.cache.lock();
+        let (done, outcome) = self.copy_into_pages(&mut ext2, &mut cache, inode, offset, data);
+        if done == data.len() {
+            return Ok(done);
+        }
+        let written_end = offset + done as u64;
+        let mut past_end = mm::page_cache::Truncated::default();
+        if end > old_size {
+            // Nothing may stay past what was written: the size goes back
+            // (freeing blocks allocated for the rest) and so do cached pages
+            // wholly past it, which no mapping can hold (a fault there is
+            // SIGBUS).
+            let size = old_size.max(written_end);
+            ext2.set_len(inode, size, now_seconds)?;
+            past_end = cache.truncate(u64::from(inode), size.div_ceil(PAGE_SIZE));
+        }
+        drop(cache);
+        drop(ext2);
+        self.evict(past_end);
+        match outcome {
+            Err(errno) if done == 0 => Err(errno),
+            _ => Ok(done),
+        }
+    }
+
+    /// Copies `data` into the cached pages of `inode` from `offset` on, page
+    /// by page, allocating each piece's blocks first. Returns the bytes
+    /// copied and why it stopped short, if it did.
+    #[allow(unsafe_code)]
+    fn copy_into_pages(
+        &self,
+        ext2: &mut Ext2<&'static crate::block::Disk>,
+        cache: &mut PageCache,
+        inode: InodeNumber,
+        offset: u64,
+        data: &[u8],
+    ) -> (usize, Result<(), Errno>) {
+        let block_size = u64::from(self.block_size);
         let now = crate::time::now_ns();
         let mut done = 0;
-        for (position, len) in page_pieces(offset..end) {
+        for (position, len) in page_pieces(offset..offset + data.len() as u64) {
             let index = position / PAGE_SIZE;
-            let frame = self.page_frame(&mut ext2, &mut cache, inode, index)?;
+            // The page is read before its holes get blocks, so that it holds
+            // zeros there and not the stale bytes of the new blocks.
+            let frame = match self.page_frame(ext2, cache, inode, index) {
+                Ok(frame) => frame,
+                Err(errno) => return (done, Err(errno)),
+            };
+            let first_block = position / block_size;
+            let blocks = ((position + len as u64).div_ceil(block_size) - first_block) as usize;
+            let mut mapped = [MappedBlock::default(); MAX_BLOCKS_PER_PAGE];
+            let allocated = ext2.map_blocks_allocating(inode, first_block, &mut mapped[..blocks]);
+            if allocated != Ok(blocks) {
+                // Blocks allocated inside the file hold stale bytes on disk:
+                // the page (zeros there) must be written over them.
+                if matches!(allocated, Ok(some) if some > 0) {
+                    cache.mark_dirty(u64::from(inode), index, now);
+                }
+                return (done, Err(allocated.err().unwrap_or(Errno::ENOSPC)));
+            }
             let within = (position % PAGE_SIZE) as usize;
             // SAFETY: a cached frame, written with the cache lock held.
             let bytes = unsafe { frame_bytes(frame) };
@@ -191,7 +251,7 @@ impl FileSystem {
             cache.mark_dirty(u64::from(inode), index, now);
             done += len;
         }
-        Ok(done)
+        (done, Ok(()))
     }
 
     /// truncate(2), ftruncate(2), open(O_TRUNC): the new size on disk, and the
@@ -221,8 +281,55 @@ impl FileSystem {
         self.wait_for_writes(inode, first..u64::MAX);
         let truncated = self.cache.lock().truncate(u64::from(inode), first);
         // Later accesses through these mappings fault, find the page past
-        // the end of the file, and get SIGBUS. The cached frames are freed
-        // below; the private copies' frames are the mappings' own.
+        // the end of the file, and get SIGBUS.
+        self.evict(truncated);
+        Ok(())
+    }
+
+    /// A hole punched in `inode` over `[offset, offset + len)` (MADV_REMOVE,
+    /// fallocate's PUNCH_HOLE): the cached pages wholly inside go, unmapped
+    /// from every process, so that the next access reads the hole (zeros);
+    /// the cached pages it cuts keep their other bytes and zeros in the
+    /// hole; ext2 frees the blocks. Dirty data in the hole is discarded, as
+    /// Linux discards it. The size stays.
+    #[allow(unsafe_code)]
+    pub fn punch_hole(&self, inode: InodeNumber, offset: u64, len: u64) -> Result<(), Errno> {
+        let end = offset.checked_add(len).ok_or(Errno::EFBIG)?;
+        let whole = offset.div_ceil(PAGE_SIZE)..end / PAGE_SIZE;
+        self.wait_for_writes(inode, offset / PAGE_SIZE..end.div_ceil(PAGE_SIZE));
+        let punched = self.cache.lock().punch(u64::from(inode), whole.clone());
+        self.evict(punched);
+        {
+            let mut cache = self.cache.lock();
+            for (position, len) in page_pieces(offset..end) {
+                let index = position / PAGE_SIZE;
+                if whole.contains(&index) {
+                    continue;
+                }
+                if let Some(page) = cache.page(u64::from(inode), index) {
+                    let within = (position % PAGE_SIZE) as usize;
+                    // SAFETY: a cached frame, written with the cache lock held.
+                    unsafe { frame_bytes(page.frame)[within..within + len].fill(0) };
+                    cache.mark_dirty(u64::from(inode), index, crate::time::now_ns());
+                }
+            }
+        }
+        self.ext2
+            .lock()
+            .punch_hole(inode, offset, len, crate::time::unix_seconds())
+    }
+
+    /// The bound Linux's vfs_fallocate holds `offset + len` to on this disk
+    /// (its `s_maxbytes`: EFBIG beyond).
+    pub fn fallocate_limit(&self) -> u64 {
+        self.ext2.lock().linux_max_bytes()
+    }
+
+    /// Frees what truncation or a punched hole took from the cache: each PTE
+    /// of the pages is unmapped (through the reverse map, in every process),
+    /// then the frames; a private copy's frame is its mapping's own and goes
+    /// with its last user.
+    fn evict(&self, truncated: mm::page_cache::Truncated) {
         for mapping in truncated.mappings {
             let pending = reverse_mapped(mapping.root).unmap(mapping.virt);
             pending.finish(&mut HardwareTlb, &mut KernelFrames, |_| {});
@@ -236,7 +343,6 @@ impl FileSystem {
         for page in truncated.pages {
             frames::free_frame(page.frame);
         }
-        Ok(())
     }
 
     /// Writes back the dirty pages of `inode` with index in `indices`. With

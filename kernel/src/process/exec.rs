@@ -9,6 +9,7 @@ use crate::fs::in_use::InodeUse;
 use crate::fs::mapping::InodeFile;
 use crate::memory::machine::with_machine;
 use abi::Errno;
+use abi::auxv;
 use abi::mman::{
     MAP_ANONYMOUS, MAP_FIXED, MAP_GROWSDOWN, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE,
 };
@@ -42,29 +43,6 @@ const PF_R: u32 = 4;
 const HEADER_SIZE: usize = 64;
 const PROGRAM_HEADER_SIZE: usize = 56;
 const MAX_PROGRAM_HEADERS: usize = 64;
-
-/// The auxiliary-vector keys this loader provides.
-mod auxv {
-    pub const AT_NULL: u64 = 0;
-    pub const AT_PHDR: u64 = 3;
-    pub const AT_PHENT: u64 = 4;
-    pub const AT_PHNUM: u64 = 5;
-    pub const AT_PAGESZ: u64 = 6;
-    pub const AT_BASE: u64 = 7;
-    pub const AT_FLAGS: u64 = 8;
-    pub const AT_ENTRY: u64 = 9;
-    pub const AT_UID: u64 = 11;
-    pub const AT_EUID: u64 = 12;
-    pub const AT_GID: u64 = 13;
-    pub const AT_EGID: u64 = 14;
-    pub const AT_PLATFORM: u64 = 15;
-    pub const AT_HWCAP: u64 = 16;
-    pub const AT_CLKTCK: u64 = 17;
-    pub const AT_SECURE: u64 = 23;
-    pub const AT_RANDOM: u64 = 25;
-    pub const AT_EXECFN: u64 = 31;
-    pub const AT_SYSINFO_EHDR: u64 = 33;
-}
 
 struct ProgramHeader {
     kind: u32,

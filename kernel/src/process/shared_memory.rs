@@ -9,6 +9,7 @@
 use crate::memory::frames;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 use mm::vma::{FileRef, MappedFile};
 use spin::Mutex;
@@ -36,6 +37,27 @@ impl SharedMemory {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             pages: Mutex::new(BTreeMap::new()),
         }))
+    }
+
+    /// Drops the frames of the pages of `object` in `pages` (MADV_REMOVE):
+    /// a later fault there gets a fresh zeroed page. A frame a mapping still
+    /// holds lives until that mapping lets go.
+    pub fn drop_pages(object: &FileRef, pages: core::ops::Range<u64>) {
+        let any: &dyn core::any::Any = object.file().as_ref();
+        let Some(object) = any.downcast_ref::<SharedMemory>() else {
+            return;
+        };
+        let dropped: Vec<PhysAddr> = {
+            let mut map = object.pages.lock();
+            let indices: Vec<u64> = map.range(pages).map(|(&index, _)| index).collect();
+            indices
+                .into_iter()
+                .filter_map(|index| map.remove(&index))
+                .collect()
+        };
+        for frame in dropped {
+            frames::put_frame(frame);
+        }
     }
 
     /// Whether page `index` of `object` has a frame yet (mincore: a page

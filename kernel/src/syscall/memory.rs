@@ -15,7 +15,8 @@ use alloc::sync::Arc;
 use core::ops::Range;
 use ext2::InodeNumber;
 use mm::address_space::{
-    FileMapping, MincoreCursor, MmapRequest, MremapRequest, MsyncPlan, PageSource, USER_END,
+    FileMapping, MincoreCursor, MmapRequest, MremapRequest, MsyncPlan, PageSource, Removal,
+    USER_END,
 };
 use mm::frame::PAGE_SIZE;
 use mm::vma::FileRef;
@@ -212,17 +213,44 @@ fn is_resident(source: &PageSource) -> bool {
 /// at once, as Linux's readahead does (visible through mincore).
 pub fn madvise(addr: u64, len: u64, advice: i32) -> Result<u64, Errno> {
     let memory = current_memory();
-    let mut memory = memory.lock();
-    let releaser = memory.releaser();
-    let result = with_machine(|machine| {
-        memory
-            .address_space
-            .madvise(addr, len, advice, machine, releaser)
-    });
-    if advice == MADV_WILLNEED && result != Err(Errno::EINVAL) {
-        read_ahead(&memory, addr..addr.saturating_add(len).min(USER_END));
+    let advised = {
+        let mut memory = memory.lock();
+        let releaser = memory.releaser();
+        let advised = with_machine(|machine| {
+            memory
+                .address_space
+                .madvise(addr, len, advice, machine, releaser)
+        });
+        if advice == MADV_WILLNEED && advised.result != Err(Errno::EINVAL) {
+            read_ahead(&memory, addr..addr.saturating_add(len).min(USER_END));
+        }
+        advised
+    };
+    // With the memory lock released: a hole may wait for write-back.
+    for removal in &advised.removals {
+        remove(removal)?;
     }
-    result.map(|()| 0)
+    advised.result.map(|()| 0)
+}
+
+/// MADV_REMOVE's work on the object behind a mapping: a file gets a hole
+/// (its pages unmapped from every process), a shared memory object drops
+/// its pages. A shared memory page another process still maps stays with
+/// that process (this kernel keeps no reverse map of shared memory; Linux
+/// would unmap it there too).
+fn remove(removal: &Removal) -> Result<(), Errno> {
+    match removal {
+        Removal::File { file, pages } => {
+            let fs = root().ok_or(Errno::ENODEV)?;
+            let inode = file.id() as InodeNumber;
+            let length = (pages.end - pages.start) * PAGE_SIZE;
+            fs.punch_hole(inode, pages.start * PAGE_SIZE, length)
+        }
+        Removal::SharedMemory { object, pages } => {
+            SharedMemory::drop_pages(object, pages.clone());
+            Ok(())
+        }
+    }
 }
 
 /// Reads the file pages that the mappings in `range` show into the page

@@ -97,6 +97,7 @@ fn dispatch(number: u64, frame: &mut TrapFrame) -> Outcome {
         number::WRITEV => file::vectored(fd(a0), a1, a2, true).into(),
         number::FSYNC | number::FDATASYNC => file::fsync(fd(a0)).into(),
         number::FTRUNCATE => file::ftruncate(fd(a0), a1 as i64).into(),
+        number::FALLOCATE => file::fallocate(fd(a0), a1 as u32, a2 as i64, a3 as i64).into(),
         number::SYNC => file::sync().into(),
         number::STAT => attributes::newfstatat(AT_FDCWD, a0, a1, 0).into(),
         number::LSTAT => {

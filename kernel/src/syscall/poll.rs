@@ -13,16 +13,9 @@ use crate::process::signal::UNBLOCKABLE;
 use crate::process::user_memory::{read_user, write_user};
 use crate::sched;
 use abi::Errno;
+use abi::poll::{POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDNORM, POLLWRNORM};
 use alloc::vec::Vec;
 
-const POLLIN: u16 = 0x001;
-const POLLPRI: u16 = 0x002;
-const POLLOUT: u16 = 0x004;
-const POLLERR: u16 = 0x008;
-const POLLHUP: u16 = 0x010;
-const POLLNVAL: u16 = 0x020;
-const POLLRDNORM: u16 = 0x040;
-const POLLWRNORM: u16 = 0x100;
 /// What poll reports whether asked or not.
 const ALWAYS_REPORTED: u16 = POLLERR | POLLHUP | POLLNVAL;
 

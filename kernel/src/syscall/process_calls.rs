@@ -14,6 +14,7 @@ use abi::fs::{AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW};
 use abi::process::*;
 use abi::resource::{RUSAGE_CHILDREN, RUSAGE_SELF, RUSAGE_THREAD};
 use abi::signal::{NSIG, SIGCHLD};
+use abi::time::{GRND_INSECURE, GRND_NONBLOCK, GRND_RANDOM};
 use alloc::vec::Vec;
 use arch::trap::TrapFrame;
 use core::sync::atomic::Ordering;
@@ -449,8 +450,7 @@ pub fn getrusage(who: i32, at: u64) -> Result<u64, Errno> {
 /// getrandom(2): RDRAND (or the TSC mix) never blocks, so the flags change
 /// nothing.
 pub fn getrandom(buffer: u64, len: u64, flags: u64) -> Result<u64, Errno> {
-    const KNOWN_FLAGS: u64 = 0x7; // GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE
-    if flags & !KNOWN_FLAGS != 0 {
+    if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0 {
         return Err(Errno::EINVAL);
     }
     let len = len.min(i32::MAX as u64);

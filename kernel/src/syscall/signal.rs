@@ -9,6 +9,7 @@ use crate::process::{self, Pid, RealTimer};
 use crate::sched::{self, Channel};
 use abi::Errno;
 use abi::signal::*;
+use abi::time::ITIMER_REAL;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
@@ -262,8 +263,6 @@ pub fn alarm(seconds: u32) -> Result<u64, Errno> {
     let round_up = (whole == 0 && fraction != 0) || fraction >= NANOS_PER_SECOND / 2;
     Ok(whole + u64::from(round_up))
 }
-
-const ITIMER_REAL: i32 = 0;
 
 /// The `struct itimerval { interval, value }` for (value, interval) in
 /// nanoseconds.

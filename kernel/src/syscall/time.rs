@@ -4,6 +4,10 @@ use crate::process::signal::RestartSleep;
 use crate::process::user_memory::{read_user, write_user};
 use crate::sched::{self, Channel};
 use abi::Errno;
+use abi::time::{
+    CLOCK_BOOTTIME, CLOCK_MONOTONIC, CLOCK_MONOTONIC_COARSE, CLOCK_MONOTONIC_RAW, CLOCK_REALTIME,
+    CLOCK_REALTIME_COARSE,
+};
 
 const NANOS_PER_SECOND: u64 = 1_000_000_000;
 
@@ -15,12 +19,6 @@ fn write_timespec(addr: u64, nanoseconds: u64) -> Result<(), Errno> {
 }
 
 pub fn clock_gettime(clock: u64, timespec: u64) -> Result<u64, Errno> {
-    const CLOCK_REALTIME: u64 = 0;
-    const CLOCK_MONOTONIC: u64 = 1;
-    const CLOCK_MONOTONIC_RAW: u64 = 4;
-    const CLOCK_REALTIME_COARSE: u64 = 5;
-    const CLOCK_MONOTONIC_COARSE: u64 = 6;
-    const CLOCK_BOOTTIME: u64 = 7;
     let now = match clock {
         CLOCK_REALTIME | CLOCK_REALTIME_COARSE => crate::time::realtime_ns(),
         CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_MONOTONIC_COARSE | CLOCK_BOOTTIME => {

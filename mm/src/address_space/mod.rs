@@ -24,6 +24,7 @@ use crate::frame::{FrameAlloc, PAGE_SIZE, PhysAccess, PhysAddr};
 use crate::vma::{FileRef, Vma, VmaTree};
 use crate::walk::{PageTableWalker, TlbInvalidate, UnmappedLeaf};
 
+pub use advise::{Advised, Removal};
 pub use fault::{FaultAccess, FaultResolution, PageSource, STACK_GUARD_GAP, SegmentationFault};
 pub use fork::{CopiedPage, ForkFailed};
 pub use map::{FileMapping, MMAP_MIN_ADDR, MmapRequest, populates};

@@ -320,28 +320,31 @@ impl FilePages {
         !self.dirty_chunks.is_empty() || !self.writeback_chunks.is_empty()
     }
 
-    /// Removes every page from index `first` on and returns them in index
-    /// order. The caller has checked that none is under write-back.
-    pub(super) fn split_off(&mut self, first: u64) -> Vec<EvictedPage> {
-        let (key, bit) = locate(first);
+    /// Removes every page with index in `indices` and returns them in index
+    /// order (truncation: `first..`; a punched hole: a range inside). The
+    /// caller has checked that none is under write-back.
+    pub(super) fn take_range(&mut self, indices: Range<u64>) -> Vec<EvictedPage> {
+        let keys: Vec<u64> = self
+            .chunks
+            .range(keys_within(&indices))
+            .map(|(&key, _)| key)
+            .collect();
         let mut evicted = Vec::new();
-        let mut removed = self.chunks.split_off(&key);
-        self.dirty_chunks.split_off(&key);
-        self.writeback_chunks.split_off(&key);
-        if let Some(mut partial) = removed.remove(&key) {
-            let kept = bit - 1;
-            evicted.extend(evicted_pages(key, &partial, !kept));
-            partial.cached &= kept;
-            for (bitmap, _) in partial.flags() {
-                *bitmap &= kept;
+        for key in keys {
+            let bits = bits_within(key, &indices);
+            let emptied = self
+                .change(key, |chunk| {
+                    evicted.extend(evicted_pages(key, chunk, bits));
+                    for (bitmap, _) in chunk.flags() {
+                        *bitmap &= !bits;
+                    }
+                    chunk.cached &= !bits;
+                    chunk.cached == 0
+                })
+                .expect("a listed chunk");
+            if emptied {
+                self.chunks.remove(&key);
             }
-            if partial.cached != 0 {
-                self.chunks.insert(key, partial);
-                self.change(key, |_| ());
-            }
-        }
-        for (key, chunk) in removed {
-            evicted.extend(evicted_pages(key, &chunk, u64::MAX));
         }
         evicted
     }

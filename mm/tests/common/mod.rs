@@ -9,8 +9,8 @@ use abi::mman::{
     MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, MAP_TYPE, PROT_READ, PROT_WRITE,
 };
 use mm::address_space::{
-    AddressSpace, CopiedPage, FileMapping, Layout, Machine, MincoreCursor, MmapRequest, MovedPage,
-    MremapRequest, PageSource, Remapped, UnmappedPage,
+    AddressSpace, Advised, CopiedPage, FileMapping, Layout, Machine, MincoreCursor, MmapRequest,
+    MovedPage, MremapRequest, PageSource, Remapped, UnmappedPage,
 };
 use mm::emulated::{EmulatedFrames, EmulatedMemory, EmulatedTlb};
 use mm::frame::{FrameAlloc, PAGE_SIZE, PhysAddr};
@@ -220,7 +220,15 @@ impl Process {
         space.brk(requested, &mut machine, |page| unmapped.push(page))
     }
 
+    /// madvise(2)'s result, for advice that removes nothing from objects.
     pub fn madvise(&mut self, addr: u64, len: u64, advice: i32) -> Result<(), Errno> {
+        let advised = self.madvise_removing(addr, len, advice);
+        assert!(advised.removals.is_empty(), "{advised:?}");
+        advised.result
+    }
+
+    /// madvise(2) with what MADV_REMOVE leaves for the kernel to take out.
+    pub fn madvise_removing(&mut self, addr: u64, len: u64, advice: i32) -> Advised {
         let (space, mut machine, unmapped) = self.parts();
         space.madvise(addr, len, advice, &mut machine, |page| unmapped.push(page))
     }

@@ -5,19 +5,8 @@ use core::arch::asm;
 use core::ffi::CStr;
 use core::fmt;
 
-/// System call numbers (arch/x86/entry/syscalls/syscall_64.tbl).
-pub mod nr {
-    pub const READ: usize = 0;
-    pub const WRITE: usize = 1;
-    pub const OPEN: usize = 2;
-    pub const CLOSE: usize = 3;
-    pub const MMAP: usize = 9;
-    pub const MUNMAP: usize = 11;
-    pub const MSYNC: usize = 26;
-    pub const GETPID: usize = 39;
-    pub const UNAME: usize = 63;
-    pub const EXIT_GROUP: usize = 231;
-}
+/// System call numbers, from `abi`.
+pub use abi::syscall as nr;
 
 /// `open` flags, from `abi`.
 pub use abi::fs::{O_CREAT, O_RDONLY, O_RDWR, O_TRUNC};
@@ -54,7 +43,7 @@ impl fmt::Debug for SysError {
 /// # Safety
 /// The call must not break Rust's guarantees: pointers must be valid for what
 /// the call does with them, and memory Rust still uses must not be unmapped.
-pub unsafe fn syscall(number: usize, args: [usize; 6]) -> isize {
+pub unsafe fn syscall(number: u64, args: [usize; 6]) -> isize {
     let ret: isize;
     // SAFETY: the `syscall` instruction clobbers only rax, rcx and r11; what the
     // call does to memory is the caller's obligation.
